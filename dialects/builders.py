@@ -1,0 +1,183 @@
+"""Lowercase builders for every tg op: `tg.add(a, b)` infers its result type, so rules
+never spell out types. Import as `from dynamlir.dialects import builders as tg`.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from torch_mlir import ir
+
+from . import ops_elementwise as E
+from . import ops_linalg as L
+from . import ops_reduce as R
+from . import ops_shape as S
+from .tg import build
+from .types import DYN, element_type, is_float, shape_of, tensor_type
+
+
+def _unary(cls):
+    return lambda x: build(cls, x)
+
+
+def _binary(cls):
+    return lambda a, b: build(cls, *coerce(a, b))
+
+
+neg, abs, sign, relu = map(_unary, (E.NegOp, E.AbsOp, E.SignOp, E.ReluOp))  # noqa: A001
+exp, expm1, log, log1p = map(_unary, (E.ExpOp, E.Expm1Op, E.LogOp, E.Log1pOp))
+tanh, sigmoid, sqrt, rsqrt = map(_unary, (E.TanhOp, E.SigmoidOp, E.SqrtOp, E.RsqrtOp))
+reciprocal, erf, sin, cos = map(_unary, (E.ReciprocalOp, E.ErfOp, E.SinOp, E.CosOp))
+floor, ceil, round = map(_unary, (E.FloorOp, E.CeilOp, E.RoundOp))  # noqa: A001
+isnan, isinf, logical_not, bitwise_not = map(
+    _unary, (E.IsNanOp, E.IsInfOp, E.LogicalNotOp, E.BitwiseNotOp)
+)
+add, sub, mul, div, pow = map(_binary, (E.AddOp, E.SubOp, E.MulOp, E.DivOp, E.PowOp))  # noqa: A001
+maximum, minimum, remainder, fmod = map(
+    _binary, (E.MaximumOp, E.MinimumOp, E.RemainderOp, E.FmodOp)
+)
+eq, ne, lt, le, gt, ge = map(_binary, (E.EqOp, E.NeOp, E.LtOp, E.LeOp, E.GtOp, E.GeOp))
+mm, bmm, matmul = map(_binary, (L.MmOp, L.BmmOp, L.MatmulOp))
+
+
+def gelu(x, approximate: str = "none"):
+    return build(E.GeluOp, x, approximate=approximate)
+
+
+def where(cond, a, b):
+    a, b = coerce(a, b)
+    return build(E.WhereOp, cond, a, b)
+
+
+def convert(x, elem: ir.Type):
+    if element_type(x) == elem:
+        return x
+    return build(E.ConvertOp, x, result_types=[tensor_type(shape_of(x), elem)])
+
+
+def constant(array, elem: ir.Type):
+    """A tg.constant of numpy-convertible `array` with element type `elem`."""
+    arr = np.asarray(array, dtype=_np_dtype(elem))
+    ttype = tensor_type(arr.shape, elem)
+    if arr.dtype == np.bool_:
+        attr = ir.DenseElementsAttr.get(np.packbits(arr, bitorder="little"), type=ttype)
+    else:
+        attr = ir.DenseElementsAttr.get(arr, type=ttype) if arr.ndim else ir.DenseElementsAttr.get_splat(
+            ttype, _scalar_attr(arr.item(), elem)
+        )
+    return build(E.ConstantOp, value=attr)
+
+
+def scalar(value, like) -> ir.Value:
+    """A 0-d constant with the element type of `like` (a Value or an element type)."""
+    elem = like if isinstance(like, ir.Type) and not isinstance(like, ir.RankedTensorType) else element_type(like)
+    return constant(value, elem)
+
+
+def coerce(a, b):
+    """Turn a Python number operand into a 0-d constant of the other operand's type."""
+    if not isinstance(a, ir.Value):
+        a = scalar(a, b)
+    if not isinstance(b, ir.Value):
+        b = scalar(b, a)
+    return a, b
+
+
+def _scalar_attr(value, elem: ir.Type) -> ir.Attribute:
+    if is_float(elem):
+        return ir.FloatAttr.get(elem, float(value))
+    return ir.IntegerAttr.get(elem, int(value))
+
+
+def _np_dtype(elem: ir.Type):
+    if is_float(elem):
+        return {16: np.float16, 32: np.float32, 64: np.float64}[ir.FloatType(elem).width] if not isinstance(
+            elem, ir.BF16Type
+        ) else np.float32
+    width = ir.IntegerType(elem).width
+    return {1: np.bool_, 8: np.int8, 16: np.int16, 32: np.int32, 64: np.int64}[width]
+
+
+def reduce_sum(x, dims: Sequence[int] = (), keepdim: bool = False):
+    return build(R.ReduceSumOp, x, dims=list(dims), keepdim=keepdim)
+
+
+def reduce_max(x, dims: Sequence[int] = (), keepdim: bool = False):
+    return build(R.ReduceMaxOp, x, dims=list(dims), keepdim=keepdim)
+
+
+def reduce_min(x, dims: Sequence[int] = (), keepdim: bool = False):
+    return build(R.ReduceMinOp, x, dims=list(dims), keepdim=keepdim)
+
+
+def reduce_prod(x, dims: Sequence[int] = (), keepdim: bool = False):
+    return build(R.ReduceProdOp, x, dims=list(dims), keepdim=keepdim)
+
+
+def reduce_mean(x, dims: Sequence[int] = (), keepdim: bool = False):
+    return build(R.ReduceMeanOp, x, dims=list(dims), keepdim=keepdim)
+
+
+def softmax(x, dim: int):
+    return build(R.SoftmaxOp, x, dim=dim)
+
+
+def log_softmax(x, dim: int):
+    return build(R.LogSoftmaxOp, x, dim=dim)
+
+
+def reshape(x, shape: Sequence[int]):
+    if tuple(shape) == shape_of(x):
+        return x
+    return build(S.ReshapeOp, x, result_types=[tensor_type(shape, element_type(x))])
+
+
+def permute(x, perm: Sequence[int]):
+    if list(perm) == list(range(len(perm))):
+        return x
+    return build(S.PermuteOp, x, perm=list(perm))
+
+
+def transpose(x, d0: int, d1: int):
+    rank = len(shape_of(x))
+    perm = list(range(rank))
+    perm[d0 % rank], perm[d1 % rank] = perm[d1 % rank], perm[d0 % rank]
+    return permute(x, perm)
+
+
+def broadcast_to(x, shape: Sequence[int]):
+    if tuple(shape) == shape_of(x):
+        return x
+    return build(S.BroadcastToOp, x, result_types=[tensor_type(shape, element_type(x))])
+
+
+def slice(x, dim: int, start: int, end: int, step: int = 1):  # noqa: A001
+    return build(S.SliceOp, x, dim=dim, start=start, end=end, step=step)
+
+
+def cat(xs: Sequence[ir.Value], dim: int):
+    return build(S.CatOp, list(xs), dim=dim)
+
+
+__all__ = [n for n in dir() if not n.startswith("_")] + ["DYN"]
+
+
+def dim_size(x, dim: int):
+    return build(S.DimSizeOp, x, dim=dim)
+
+
+def numel(x, dims: Sequence[int]) -> ir.Value:
+    """Product of the sizes of `dims` as a 0-d tensor of x's element type (static folds)."""
+    shape = shape_of(x)
+    static = 1
+    dynamic = []
+    for d in dims:
+        if shape[d] == DYN:
+            dynamic.append(d)
+        else:
+            static *= shape[d]
+    count = scalar(static, x)
+    for d in dynamic:
+        count = mul(count, convert(dim_size(x, d), element_type(x)))
+    return count

@@ -1,0 +1,183 @@
+"""tg-decompose: dispatch-style decomposition of composite tg ops into primitives.
+
+Like PyTorch's CompositeImplicitAutograd kernels: each composite op has a rule that
+rebuilds it from simpler tg ops; a target's policy names the composites it keeps whole
+(because it has a fused lowering). Rules may emit other composites: the greedy driver
+applies rules until none of the decomposable ops remain.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..dialects import builders as tg
+from ..dialects import ops_elementwise as E
+from ..dialects import ops_linalg as L
+from ..dialects import ops_reduce as R
+from ..dialects.ops_reduce import normalized_dims
+from ..dialects.registry import DECOMPOSE
+from ..dialects.tg import TG
+from ..dialects.types import DYN, shape_of
+from .registry import patterns_from, register_pass, report
+
+# Composites each target keeps whole because it lowers them directly.
+POLICIES: dict[str, frozenset[str]] = {
+    "cpu": frozenset(),
+    "gpu": frozenset(),
+    "autodiff": frozenset(),
+    "none": frozenset(),
+}
+
+
+def composite_names() -> list[str]:
+    return sorted(cls.OPERATION_NAME.removeprefix("tg.") for cls in TG.operations if cls.COMPOSITE)
+
+
+def resolve_keep(keep: str, targets: str) -> frozenset[str]:
+    if targets not in POLICIES:
+        raise ValueError(
+            f"tg-decompose: unknown targets '{targets}' (allowed: {', '.join(sorted(POLICIES))})"
+        )
+    names = {k.strip().removeprefix("tg.") for k in keep.split(",") if k.strip()}
+    unknown = names - set(composite_names())
+    if unknown:
+        raise ValueError(
+            f"tg-decompose: cannot keep '{sorted(unknown)[0]}': not a composite op "
+            f"(composites: {', '.join(composite_names())})"
+        )
+    return frozenset(names) | POLICIES[targets]
+
+
+@register_pass(
+    "tg-decompose",
+    keep="comma-separated composite ops to keep whole (e.g. softmax,layer_norm)",
+    targets="named keep policy: cpu, gpu, autodiff or none",
+)
+def decompose(module, pass_, keep: str = "", targets: str = "none"):
+    """Rewrite composite tg ops into primitive tg ops, keeping the target's fused ones.
+
+    Requires: verified tg IR.  Produces: no composite op outside the keep set.
+    """
+    from torch_mlir.rewrite import apply_patterns_and_fold_greedily
+
+    try:
+        kept = resolve_keep(keep, targets)
+    except ValueError as e:
+        module.location.emit_error(str(e))
+        pass_.signal_pass_failure()
+        return
+    errors: list = []
+    accept = lambda cls: cls.OPERATION_NAME.removeprefix("tg.") not in kept  # noqa: E731
+    patterns = patterns_from(DECOMPOSE, errors, accept=accept)
+    apply_patterns_and_fold_greedily(module, patterns.freeze())
+    report(errors, pass_, "tg-decompose")
+
+
+@DECOMPOSE.register(L.MatmulOp)
+def decompose_matmul(op):
+    a, b = op.lhs, op.rhs
+    sa, sb = shape_of(a), shape_of(b)
+    if len(sa) == 1 and len(sb) == 1:  # dot
+        return tg.reduce_sum(tg.mul(a, b), [0])
+    if len(sa) == 2 and len(sb) == 2:
+        return tg.mm(a, b)
+    if len(sa) == 1:  # (K) @ (..., K, N): treat as (1, K), drop the 1
+        out = tg.matmul(tg.reshape(a, (1, sa[0])), b)
+        so = shape_of(out)
+        return tg.reshape(out, so[:-2] + so[-1:])
+    if len(sb) == 1:  # (..., M, K) @ (K): treat as (K, 1), drop the 1
+        out = tg.matmul(a, tg.reshape(b, (sb[0], 1)))
+        return tg.reshape(out, shape_of(out)[:-1])
+    if len(sb) == 2 and sa[:-1].count(DYN) <= 1:
+        # Fold the batch into rows: one big mm, the best shape for the CPU kernels.
+        rows = DYN if DYN in sa[:-1] else math.prod(sa[:-1])
+        out = tg.mm(tg.reshape(a, (rows, sa[-1])), b)
+        return tg.reshape(out, (*sa[:-1], sb[-1]))
+    batch = shape_of(op.result)[:-2]
+    if batch.count(DYN) > 1:
+        raise ValueError(f"matmul with {batch.count(DYN)} dynamic batch dims is not supported")
+    flat = DYN if DYN in batch else math.prod(batch)
+    a3 = tg.reshape(tg.broadcast_to(a, (*batch, *sa[-2:])), (flat, *sa[-2:]))
+    b3 = tg.reshape(tg.broadcast_to(b, (*batch, *sb[-2:])), (flat, *sb[-2:]))
+    return tg.reshape(tg.bmm(a3, b3), shape_of(op.result))
+
+
+@DECOMPOSE.register(L.LinearOp)
+def decompose_linear(op):
+    out = tg.matmul(op.input, tg.transpose(op.weight, 0, 1))
+    bias = list(op.bias)
+    return tg.add(out, bias[0]) if bias else out
+
+
+@DECOMPOSE.register(L.AddmmOp)
+def decompose_addmm(op):
+    beta, alpha = op.beta.value, op.alpha.value
+    prod = tg.mm(op.mat1, op.mat2)
+    if alpha != 1.0:
+        prod = tg.mul(prod, alpha)
+    if beta == 0.0:  # as in PyTorch, beta=0 ignores input (even NaN)
+        return tg.broadcast_to(prod, shape_of(op.result))
+    bias = op.input if beta == 1.0 else tg.mul(op.input, beta)
+    return tg.add(bias, prod)
+
+
+@DECOMPOSE.register(R.ReduceMeanOp)
+def decompose_reduce_mean(op):
+    x = op.input
+    dims = normalized_dims(tg_attr(op, "dims"), len(shape_of(x)))
+    total = tg.reduce_sum(x, dims, tg_attr(op, "keepdim"))
+    return tg.div(total, tg.numel(x, dims))
+
+
+@DECOMPOSE.register(R.SoftmaxOp)
+def decompose_softmax(op):
+    # exp(x - max) keeps exp's argument <= 0: finite for any finite input.
+    dim = op.dim.value
+    shifted = tg.sub(op.input, tg.reduce_max(op.input, [dim], True))
+    e = tg.exp(shifted)
+    return tg.div(e, tg.reduce_sum(e, [dim], True))
+
+
+@DECOMPOSE.register(R.LogSoftmaxOp)
+def decompose_log_softmax(op):
+    # x - max - log(sum(exp(x - max))): the log-sum-exp trick.
+    dim = op.dim.value
+    shifted = tg.sub(op.input, tg.reduce_max(op.input, [dim], True))
+    return tg.sub(shifted, tg.log(tg.reduce_sum(tg.exp(shifted), [dim], True)))
+
+
+@DECOMPOSE.register(R.LayerNormOp)
+def decompose_layer_norm(op):
+    x = op.input
+    rank = len(shape_of(x))
+    dims = list(range(rank - len(tg_attr(op, "normalized_shape")), rank))
+    mean = tg.reduce_mean(x, dims, True)
+    centered = tg.sub(x, mean)
+    var = tg.reduce_mean(tg.mul(centered, centered), dims, True)  # biased, as PyTorch
+    out = tg.mul(centered, tg.rsqrt(tg.add(var, op.eps.value)))
+    params = list(op.params)
+    if params:
+        out = tg.mul(out, params[0])
+    if len(params) > 1:
+        out = tg.add(out, params[1])
+    return out
+
+
+@DECOMPOSE.register(E.GeluOp)
+def decompose_gelu(op):
+    x = op.input
+    half_x = tg.mul(x, 0.5)
+    if op.approximate.value == "tanh":
+        # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+        inner = tg.mul(tg.add(x, tg.mul(tg.mul(tg.mul(x, x), x), 0.044715)), math.sqrt(2 / math.pi))
+        return tg.mul(half_x, tg.add(tg.tanh(inner), 1.0))
+    # 0.5 x (1 + erf(x / sqrt 2))
+    return tg.mul(half_x, tg.add(tg.erf(tg.mul(x, 1 / math.sqrt(2))), 1.0))
+
+
+def tg_attr(op, name: str):
+    from ..dialects.tg import from_attr
+
+    return from_attr(op.attributes[name])
+
+
