@@ -5,7 +5,7 @@ Registration is eager: each concern module below runs its decorators on import.
 
 from __future__ import annotations
 
-from . import decompose  # noqa: F401  (registers tg-decompose)
+from . import cpu, decompose, to_linalg  # noqa: F401  (register passes and pipelines)
 from .pipeline import PipelineError, build_pass_manager
 from .registry import PASSES, PIPELINES, register_pass, register_pipeline
 

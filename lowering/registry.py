@@ -70,20 +70,33 @@ def patterns_from(table, errors: list, context=None, accept=None) -> RewritePatt
             continue
 
         def apply(op, rewriter, rule=rule):
+            if errors:  # stop at the first failure: a half-built rewrite would be retried forever
+                return True
             try:
                 with rewriter.ip, op.location:
                     new = rule(op)
+                if new is None:
+                    return True
+                rewriter.replace_op(op, as_values(new))
             except Exception as e:  # noqa: BLE001 - reported as a diagnostic
                 errors.append((op.location, f"'{op.name}': {e}"))
                 return True
-            if new is None:
-                return True
-            new = list(new) if isinstance(new, (list, tuple)) else [new]
-            rewriter.replace_op(op, new)
             return False
 
         patterns.add(op_cls, apply)
     return patterns
+
+
+def as_values(new) -> list[ir.Value]:
+    """Normalize a rule's result (Value, op, or a list of them) to a list of Values."""
+    items = new if isinstance(new, (list, tuple)) else [new]
+    out: list[ir.Value] = []
+    for item in items:
+        if isinstance(item, ir.Value):
+            out.append(item)
+        else:
+            out.extend((item.operation if hasattr(item, "operation") else item).results)
+    return out
 
 
 def report(errors: list, pass_, prefix: str) -> None:
