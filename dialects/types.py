@@ -25,7 +25,9 @@ def element_type(value_or_type) -> ir.Type:
 
 def tensor_type(shape: Sequence[int], elem: ir.Type) -> ir.RankedTensorType:
     dyn = ir.ShapedType.get_dynamic_size()
-    return ir.RankedTensorType.get([dyn if d == DYN else d for d in shape], elem)
+    # A dynamic dim makes `get` check the type and demand a location; verifiers run without one.
+    loc = ir.Location.unknown(elem.context)
+    return ir.RankedTensorType.get([dyn if d == DYN else d for d in shape], elem, loc=loc)
 
 
 def is_float(elem: ir.Type) -> bool:
