@@ -1,14 +1,22 @@
 """Textual pass pipelines that mix dynamlir's Python passes with upstream MLIR passes.
 
 Upstream `PassManager.parse` cannot see Python passes, so the top-level list is split
-here: registered `tg-*` names become Python passes, runs of other names are forwarded
-to upstream as text. Named pipelines expand before parsing.
+here: registered `tg-*` names become Python passes, other names are forwarded to
+upstream as text. Named pipelines expand before parsing. `pipeline_steps` also flattens
+nested upstream pipelines into one step per pass, so a driver can run, time and print
+around each pass separately (`func.func(a,b)` runs as `func.func(a)` then `func.func(b)`:
+op-nested passes are independent per op, so the result is the same).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import inspect
+import os
 import re
+import sys
+import tempfile
 
 from torch_mlir import ir
 from torch_mlir.passmanager import PassManager
@@ -54,8 +62,10 @@ def expand(text: str, depth: int = 0) -> list[str]:
         raise PipelineError("named pipelines nest too deeply (cycle?)")
     out = []
     for part in split_top_level(strip_anchor(text)):
-        name, _ = parse_element(part)
+        name, options = parse_element(part)
         if name in PIPELINES:
+            if options:
+                raise PipelineError(f"pipeline '{name}' takes no options, got '{part}'")
             out += expand(PIPELINES[name][0], depth + 1)
         else:
             out.append(part)
@@ -70,11 +80,37 @@ def parse_element(part: str) -> tuple[str, dict[str, str]]:
 
 
 def parse_options(text: str) -> dict[str, str]:
+    """'a=1 b="x y" c' -> {'a': '1', 'b': 'x y', 'c': 'true'} (mlir-opt's option syntax)."""
     opts = {}
-    for item in re.findall(r"[\w\-]+\s*=\s*(?:\"[^\"]*\"|[^\s]+)|[\w\-]+", text):
-        key, _, value = item.partition("=")
-        opts[key.strip().replace("-", "_")] = value.strip().strip('"') if _ else "true"
+    items = re.findall(r"[\w\-]+\s*=\s*(?:\"[^\"]*\"|'[^']*'|\{[^}]*\}|[^\s]+)|[^\s=]+", text)
+    rest = re.sub(r"[\w\-]+\s*=\s*(?:\"[^\"]*\"|'[^']*'|\{[^}]*\}|[^\s]+)|[^\s=]+", "", text)
+    if rest.strip():
+        raise PipelineError(f"malformed pass options '{text.strip()}'")
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not re.fullmatch(r"[\w\-]+", key.strip()):
+            raise PipelineError(f"malformed pass option '{item}'")
+        opts[key.strip().replace("-", "_")] = value.strip().strip("\"'") if eq else "true"
     return opts
+
+
+def convert_option(name: str, key: str, value: str, default: object) -> object:
+    """Convert an option string to the type of the pass function's default."""
+    if isinstance(default, bool):
+        if value.lower() in ("1", "true", "on", "yes"):
+            return True
+        if value.lower() in ("0", "false", "off", "no"):
+            return False
+        raise PipelineError(f"pass '{name}' option '{key}' expects true or false, got '{value}'")
+    for kind, what in ((int, "an integer"), (float, "a number")):
+        if isinstance(default, kind):
+            try:
+                return kind(value)
+            except ValueError:
+                raise PipelineError(
+                    f"pass '{name}' option '{key}' expects {what}, got '{value}'"
+                ) from None
+    return value
 
 
 def bind_pass(name: str, options: dict[str, str]):
@@ -85,7 +121,106 @@ def bind_pass(name: str, options: dict[str, str]):
         raise PipelineError(
             f"pass '{name}' has no option '{sorted(unknown)[0]}' (allowed: {allowed})"
         )
-    return functools.partial(info.fn, **options) if options else info.fn
+    sig = inspect.signature(info.fn)
+    kwargs = {}
+    for key, value in options.items():
+        param = sig.parameters.get(key)
+        default = param.default if param is not None else inspect.Parameter.empty
+        kwargs[key] = convert_option(name, key, value, default)
+    return functools.partial(info.fn, **kwargs) if kwargs else info.fn
+
+
+@dataclasses.dataclass
+class Step:
+    """One pass of a flattened pipeline: a Python pass or an upstream pipeline text."""
+
+    argument: str  # the pass argument ('tg-decompose', 'cse')
+    text: str  # the element as written, nested in its anchors ('func.func(cse)')
+    fn: object = None  # the bound Python callable, None for upstream steps
+
+    def add_to(self, pm: PassManager) -> None:
+        if self.fn is not None:
+            pm.add(self.fn, name=self.argument, argument=self.argument)
+        else:
+            add_upstream(pm, self.text)
+
+
+def add_upstream(pm: PassManager, text: str) -> None:
+    """`pm.add(text)`, turning upstream's ValueError (and what it wrote straight to the
+    process's stderr, e.g. option parse errors) into one PipelineError."""
+    err, noise = None, ""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (embedded); let the noise through
+        saved = None
+    with tempfile.TemporaryFile() as tmp:
+        if saved is not None:
+            os.dup2(tmp.fileno(), 2)
+        try:
+            pm.add(text)
+        except ValueError as e:
+            err = str(e)
+        finally:
+            if saved is not None:
+                os.dup2(saved, 2)
+                os.close(saved)
+        tmp.seek(0)
+        noise = tmp.read().decode(errors="replace")
+    if err is not None:
+        lines = [ln.strip().lstrip(": ") for ln in (noise + err).splitlines()]
+        errors = [ln.split("error: ", 1)[1] for ln in lines if "error: " in ln]
+        detail = "; ".join(errors or [ln for ln in lines if ln])
+        raise PipelineError(f"invalid upstream pipeline '{text}': {detail}")
+
+
+def flatten(part: str, anchors: tuple[str, ...] = ()) -> list[Step]:
+    """Steps of one element; an `anchor(a,b)` element yields one step per nested pass."""
+    m = re.fullmatch(r"([\w.\-]+)\s*\((.*)\)", part.strip(), re.S)
+    if m:
+        steps = []
+        for inner in split_top_level(m.group(2)):
+            steps += flatten(inner, (*anchors, m.group(1)))
+        return steps
+    name, options = parse_element(part)
+    if name in PASSES or name.startswith("tg-"):
+        if anchors:
+            raise PipelineError(
+                f"dynamlir pass '{name}' nested in '{anchors[-1]}(...)': tg-* passes run on the module"
+            )
+        if name not in PASSES:
+            raise PipelineError(f"unknown pass '{name}'")
+        return [Step(name, part.strip(), bind_pass(name, options))]
+    if name in PIPELINES:
+        raise PipelineError(f"named pipeline '{name}' nested in '{anchors[-1]}(...)'")
+    text = part.strip()
+    for anchor in reversed(anchors):
+        text = f"{anchor}({text})"
+    return [Step(name, text)]
+
+
+def pipeline_steps(text: str, context: ir.Context | None = None) -> list[Step]:
+    """The flattened, validated steps of `text` ('builtin.module(...)' or a bare list).
+
+    Upstream steps are checked by adding them to a scratch PassManager, so an unknown
+    upstream pass or a bad option fails here, before any IR is touched.
+    """
+    steps = []
+    for part in expand(text):
+        steps += flatten(part)
+    with context or _current_context() or ir.Context():
+        scratch = PassManager("builtin.module")
+        for step in steps:
+            if step.fn is None:
+                add_upstream(scratch, step.text)
+    return steps
+
+
+def _current_context() -> ir.Context | None:
+    try:
+        return ir.Context.current
+    except ValueError:
+        return None
 
 
 def build_pass_manager(text: str, context: ir.Context | None = None) -> PassManager:
@@ -95,21 +230,14 @@ def build_pass_manager(text: str, context: ir.Context | None = None) -> PassMana
 
     def flush():
         if upstream:
-            try:
-                pm.add(",".join(upstream))
-            except Exception as e:  # noqa: BLE001 - upstream parse errors are ValueErrors
-                raise PipelineError(f"invalid upstream pipeline '{','.join(upstream)}': {e}") from None
+            add_upstream(pm, ",".join(upstream))
             upstream.clear()
 
     for part in expand(text):
-        name, options = parse_element(part)
-        if name in PASSES:
+        steps = flatten(part)  # validates nesting and options
+        if len(steps) == 1 and steps[0].fn is not None:
             flush()
-            pm.add(bind_pass(name, options), name=name, argument=name)
-        elif re.search(r"\btg-[\w-]+", part) and not name.startswith("tg-"):
-            raise PipelineError(f"dynamlir pass nested in '{name}(...)': tg-* passes run on the module")
-        elif name.startswith("tg-"):
-            raise PipelineError(f"unknown pass '{name}'")
+            steps[0].add_to(pm)
         else:
             upstream.append(part)
     flush()
