@@ -6,7 +6,40 @@ this runs (see Note [calling convention]).
 
 from __future__ import annotations
 
-from .registry import register_pipeline
+from torch_mlir import ir
+from torch_mlir.dialects import linalg
+from torch_mlir.rewrite import RewritePatternSet, apply_patterns_and_fold_greedily
+
+from .registry import register_pass, register_pipeline
+
+
+@register_pass("tg-copy-to-linalg")
+def copy_to_linalg(module, pass_):
+    """Rewrite memref.copy into linalg.generic copies so they lower to plain loops.
+
+    The JIT has no libmlir_c_runner_utils, whose `memrefCopy` upstream calls for
+    strided copies (e.g. a transposed input copied into an output buffer).
+    Requires: bufferized IR.  Produces: no memref.copy.
+    """
+
+    def rewrite(op, rewriter):
+        src, dst = op.operands[0], op.operands[1]
+        rank = ir.MemRefType(src.type).rank
+        identity = ir.AffineMapAttr.get(ir.AffineMap.get_identity(rank))
+        with rewriter.ip, op.location:
+            copy = linalg.GenericOp(
+                [], [src], [dst], ir.ArrayAttr.get([identity, identity]),
+                ir.ArrayAttr.get([ir.Attribute.parse("#linalg.iterator_type<parallel>")] * rank),
+            )
+            elem = ir.MemRefType(src.type).element_type
+            block = copy.regions[0].blocks.append(elem, elem)
+            with ir.InsertionPoint(block):
+                linalg.YieldOp([block.arguments[0]])
+        rewriter.erase_op(op)
+
+    patterns = RewritePatternSet()
+    patterns.add("memref.copy", rewrite)
+    apply_patterns_and_fold_greedily(module, patterns.freeze())
 
 # Upstream passes after linalg on tensors; every step is an mlir-opt pass name.
 CPU_LOWER_LINALG = ",".join(
@@ -16,6 +49,7 @@ CPU_LOWER_LINALG = ",".join(
         "func.func(linalg-fuse-elementwise-ops)",
         "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map}",
         "canonicalize",
+        "tg-copy-to-linalg",
         "func.func(buffer-hoisting,convert-linalg-to-loops)",
         "buffer-deallocation-pipeline",
         "convert-bufferization-to-memref",
