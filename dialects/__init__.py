@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch_mlir import ir
 
 from . import ops_elementwise, ops_linalg, ops_reduce, ops_shape  # noqa: F401  (define ops)
+from . import ops_nn  # noqa: F401  (nn composites and their primitives)
 from .tg import TG, TGOp, build
 
 

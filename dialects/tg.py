@@ -148,9 +148,18 @@ def build(op_cls: type, *operands, result_types: Sequence[ir.Type] | None = None
         if any(t is None for t in result_types):
             raise TypeError(f"'{op_cls.OPERATION_NAME}' needs explicit result types")
     kwargs = {f.name: (list(v) if isinstance(v, (list, tuple)) else v) for f, v in zip(operand_fields, operands)}
-    kwargs.update({f.name: t for f, t in zip(result_fields, result_types)})
-    kwargs.update({k: to_attr(v) for k, v in attrs.items()})
+    # A variadic result field (last, at most one) takes every remaining inferred type.
+    for i, f in enumerate(result_fields):
+        variadic = f.variadicity.name == "variadic"
+        kwargs[f.name] = list(result_types[i:]) if variadic else result_types[i]
+    attr_values = {k: to_attr(v) for k, v in attrs.items()}
+    # ext drops falsy attributes (BoolAttr false, empty ArrayAttr) as if absent: build with a
+    # placeholder and set the real value on the created op.
+    falsy = {k: a for k, a in attr_values.items() if not a}
+    kwargs.update({k: (ir.UnitAttr.get() if k in falsy else a) for k, a in attr_values.items()})
     new = op_cls(**kwargs)
+    for k, a in falsy.items():
+        new.operation.attributes[k] = a
     results = list(new.operation.results)
     return results[0] if len(results) == 1 else results
 
