@@ -6,6 +6,8 @@ Registration is eager: each concern module below runs its decorators on import.
 from __future__ import annotations
 
 from . import cpu, decompose, to_linalg  # noqa: F401  (register passes and pipelines)
+from . import to_gpu  # noqa: F401  (registers tg-gpu-map-linalg, tg-gpu-pipeline)
+from . import autodiff  # noqa: F401  (registers tg-autodiff)
 from .pipeline import PipelineError, build_pass_manager
 from .registry import PASSES, PIPELINES, register_pass, register_pipeline
 
