@@ -2,42 +2,73 @@
 
 Like PyTorch's CompositeImplicitAutograd kernels: each composite op has a rule that
 rebuilds it from simpler tg ops; a target's policy names the composites it keeps whole
-(because it has a fused lowering). Rules may emit other composites: the greedy driver
-applies rules until none of the decomposable ops remain.
+(`keep=softmax,layer_norm`, or `targets=cpu|gpu|autodiff`). Rules may emit other
+composites: the driver applies rules round by round until only primitives and kept ops
+remain, and reports any composite a rule declined or kept re-creating (a cycle).
+
+Primitive set: what `tg-decompose` leaves when nothing is kept. Like PyTorch's core ATen
+opset, it is small and closed: each op has a linalg lowering and, where differentiable, a
+VJP rule, so autodiff and every backend only ever meet these.
+    elementwise: neg abs sign relu bitwise_not exp expm1 log log1p tanh sigmoid sqrt rsqrt
+        reciprocal erf sin cos floor ceil round isnan isinf logical_not add sub mul div pow
+        maximum minimum remainder fmod atan2 bitwise_and bitwise_or bitwise_xor eq ne lt le
+        gt ge logical_and logical_or where convert constant
+    contraction: mm bmm convolution
+    reduction: reduce_sum reduce_prod reduce_max reduce_min reduce_any argmax argmin
+    shape: reshape permute broadcast_to slice cat dim_size
+    indexing: index_select iota
 """
 
 from __future__ import annotations
 
 import math
 
+from torch_mlir import ir
+
 from ..dialects import builders as tg
 from ..dialects import ops_elementwise as E
 from ..dialects import ops_linalg as L
 from ..dialects import ops_reduce as R
 from ..dialects.ops_reduce import normalized_dims
-from ..dialects.registry import DECOMPOSE
-from ..dialects.tg import TG
+from ..dialects.registry import DECOMPOSE, LOWER, VJP
+from ..dialects.tg import TG, from_attr
 from ..dialects.types import DYN, shape_of
-from .registry import patterns_from, register_pass, report
+from .registry import as_values, register_pass, report, walk_ops
 
-# Composites each target keeps whole because it lowers them directly.
-POLICIES: dict[str, frozenset[str]] = {
-    "cpu": frozenset(),
-    "gpu": frozenset(),
-    "autodiff": frozenset(),
-    "none": frozenset(),
-}
+TARGETS = ("none", "cpu", "gpu", "autodiff")
+# A composite that keeps re-appearing after this many rounds is on a rule cycle: real
+# decompositions nest a few levels deep (cross_entropy -> log_softmax -> reduce_max).
+MAX_ROUNDS = 32
 
 
 def composite_names() -> list[str]:
-    return sorted(cls.OPERATION_NAME.removeprefix("tg.") for cls in TG.operations if cls.COMPOSITE)
+    return sorted(_short(cls) for cls in TG.operations if cls.COMPOSITE)
+
+
+def documented_primitives() -> frozenset[str]:
+    """The primitive set as listed in this module's docstring (tests hold the dialect to it)."""
+    text = __doc__.split("Primitive set", 1)[1]
+    names = set()
+    for line in text.splitlines()[1:]:
+        names.update(w for w in line.split(":")[-1].split() if w.isidentifier())
+    return frozenset(names)
+
+
+def policy_keep(targets: str) -> frozenset[str]:
+    """Composites a target keeps whole.
+
+    cpu and gpu keep the composites that have a fused lowering of their own (a LOWER rule);
+    autodiff keeps those with their own VJP rule, so it sees only ops it can differentiate.
+    """
+    if targets not in TARGETS:
+        raise ValueError(f"tg-decompose: unknown targets '{targets}' (allowed: {', '.join(TARGETS)})")
+    table = {"cpu": LOWER, "gpu": LOWER, "autodiff": VJP}.get(targets)
+    if table is None:
+        return frozenset()
+    return frozenset(_short(cls) for cls in TG.operations if cls.COMPOSITE and cls in table)
 
 
 def resolve_keep(keep: str, targets: str) -> frozenset[str]:
-    if targets not in POLICIES:
-        raise ValueError(
-            f"tg-decompose: unknown targets '{targets}' (allowed: {', '.join(sorted(POLICIES))})"
-        )
     names = {k.strip().removeprefix("tg.") for k in keep.split(",") if k.strip()}
     unknown = names - set(composite_names())
     if unknown:
@@ -45,32 +76,87 @@ def resolve_keep(keep: str, targets: str) -> frozenset[str]:
             f"tg-decompose: cannot keep '{sorted(unknown)[0]}': not a composite op "
             f"(composites: {', '.join(composite_names())})"
         )
-    return frozenset(names) | POLICIES[targets]
+    return frozenset(names) | policy_keep(targets)
 
 
 @register_pass(
     "tg-decompose",
     keep="comma-separated composite ops to keep whole (e.g. softmax,layer_norm)",
-    targets="named keep policy: cpu, gpu, autodiff or none",
+    targets="named keep policy: none, cpu, gpu (keep ops with fused lowerings) or autodiff "
+    "(keep ops with VJP rules)",
 )
 def decompose(module, pass_, keep: str = "", targets: str = "none"):
     """Rewrite composite tg ops into primitive tg ops, keeping the target's fused ones.
 
     Requires: verified tg IR.  Produces: no composite op outside the keep set.
     """
-    from torch_mlir.rewrite import apply_patterns_and_fold_greedily
-
     try:
         kept = resolve_keep(keep, targets)
     except ValueError as e:
         module.location.emit_error(str(e))
         pass_.signal_pass_failure()
         return
+    report(decompose_ops(module, kept), pass_, "tg-decompose")
+
+
+def decompose_ops(root, kept: frozenset[str]) -> list:
+    """Apply DECOMPOSE rules to every composite under `root` not in `kept`, round by round
+    until none is left; returns (location, message) errors instead of raising."""
     errors: list = []
-    accept = lambda cls: cls.OPERATION_NAME.removeprefix("tg.") not in kept  # noqa: E731
-    patterns = patterns_from(DECOMPOSE, errors, accept=accept)
-    apply_patterns_and_fold_greedily(module, patterns.freeze())
-    report(errors, pass_, "tg-decompose")
+    for _ in range(MAX_ROUNDS):
+        todo = [op for op in walk_ops(root) if _is_target(op, kept)]
+        if not todo:
+            return errors
+        for op in todo:
+            err = _apply(op)
+            if err is not None:
+                errors.append((op.location, err))
+        if errors:  # a failed rule leaves its op: report now rather than retry it
+            return errors
+    for op in walk_ops(root):
+        if _is_target(op, kept):
+            name = op.operation.name
+            errors.append(
+                (op.location, f"'{name}' remains after {MAX_ROUNDS} rounds: its rules "
+                 f"re-create it (a decomposition cycle through '{name}')")
+            )
+            break
+    return errors
+
+
+def _apply(op) -> str | None:
+    name = op.operation.name
+    try:
+        rule = DECOMPOSE.lookup(op)
+        with ir.InsertionPoint(op), op.location:
+            new = rule(op)
+        if new is None:
+            return f"'{name}' remains: its decomposition rule declined this instance"
+        new = as_values(new)
+        old = list(op.operation.results)
+        if len(new) != len(old):
+            return f"'{name}' rule returned {len(new)} values, expected {len(old)}"
+        for o, n in zip(old, new):
+            if o.type != n.type:
+                return f"'{name}' rule built {n.type}, expected {o.type}"
+    except Exception as e:  # noqa: BLE001 - reported as a diagnostic
+        return f"'{name}': {e}"
+    for o, n in zip(old, new):
+        o.replace_all_uses_with(n)
+    op.operation.erase()
+    return None
+
+
+def _is_target(op, kept: frozenset[str]) -> bool:
+    return getattr(type(op), "COMPOSITE", False) and _short(type(op)) not in kept
+
+
+def _short(cls) -> str:
+    return cls.OPERATION_NAME.removeprefix("tg.")
+
+
+def tg_attr(op, name: str):
+    return from_attr(op.attributes[name])
 
 
 @DECOMPOSE.register(L.MatmulOp)
@@ -175,9 +261,4 @@ def decompose_gelu(op):
     return tg.mul(half_x, tg.add(tg.erf(tg.mul(x, 1 / math.sqrt(2))), 1.0))
 
 
-def tg_attr(op, name: str):
-    from ..dialects.tg import from_attr
-
-    return from_attr(op.attributes[name])
-
-
+from . import decompose_layers, decompose_nn  # noqa: E402,F401  (register the nn rules)
