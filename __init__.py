@@ -6,6 +6,6 @@ point); `dynamlir.compile` and `dynamlir.export_mlir` are the direct APIs.
 
 from __future__ import annotations
 
-# from .frontend.api import compile, export_mlir  # noqa: A004
+from .frontend.api import compile, export_mlir  # noqa: A004
 
 __all__ = ["compile", "export_mlir"]

@@ -1,0 +1,541 @@
+"""The ATen -> tg import table, keyed by OpOverload.
+
+A rule is `fn(ctx, *args, **kwargs) -> Value | list[Value]`, called with FX node
+arguments replaced by their imported values (tensors are `ir.Value`s, SymInts stay
+SymInts). Type promotion happens here, from the fake tensors' dtypes, so tg ops always
+see operands of one element type.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch_mlir import ir
+
+from ..dialects import builders as tg
+from ..dialects import ops_linalg as L
+from ..dialects import ops_reduce as R
+from ..dialects.registry import RuleTable
+from ..dialects.tg import build
+from ..dialects.types import DYN, element_type, shape_of
+from .errors import UnsupportedOpError
+from .fx_importer import ImportContext, element_type_of, static_dims, type_of, where_of
+
+aten = torch.ops.aten
+IMPORT = RuleTable("import")
+
+# Ops with no effect on values in a functionalized inference graph.
+IDENTITY_OPS = [
+    aten.clone.default,
+    aten.contiguous.default,
+    aten.alias.default,
+    aten.detach.default,
+    aten.lift_fresh_copy.default,
+    aten.dropout.default,  # handled below when training; see import_dropout
+]
+
+
+def lower_node(ctx: ImportContext, node) -> Any:
+    import torch.fx as fx
+
+    if node.target is getattr(__import__("operator"), "getitem"):
+        base, idx = node.args
+        return ctx.values[base][idx]
+    if node.target in (torch.ops.aten._assert_tensor_metadata.default,) or str(node.target).startswith(
+        "aten._set_grad_enabled"
+    ):
+        return None
+    if isinstance(node.target, torch._ops.OpOverload) and node.target not in IMPORT:
+        raise UnsupportedOpError(
+            f"frontend: no tg mapping for {node.target} (node '{node.name}'); "
+            "add it to frontend/aten.py or decompose it",
+            op=str(node.target),
+            where=where_of(node),
+        )
+    if node.target not in IMPORT:
+        raise UnsupportedOpError(
+            f"frontend: no tg mapping for {node.target} (node '{node.name}')",
+            op=str(node.target),
+            where=where_of(node),
+        )
+    conv = lambda a: ctx.values[a] if isinstance(a, fx.Node) else a  # noqa: E731
+    args = torch.fx.node.map_aggregate(node.args, conv)
+    kwargs = torch.fx.node.map_aggregate(node.kwargs, conv)
+    try:
+        return IMPORT[node.target](ctx, *args, **kwargs)
+    except UnsupportedOpError as e:
+        e.op, e.where = e.op or str(node.target), e.where or where_of(node)
+        raise
+    except (ValueError, TypeError, NotImplementedError) as e:
+        raise UnsupportedOpError(
+            f"frontend: cannot import {node.target} (node '{node.name}'): {e}",
+            op=str(node.target),
+            where=where_of(node),
+        ) from e
+
+
+def unsupported(what: str):
+    raise UnsupportedOpError(f"frontend: {what}")
+
+
+# --- type promotion -----------------------------------------------------------------
+
+
+def as_dtype(x, dtype: torch.dtype) -> ir.Value:
+    """A tensor Value of `dtype`: converts Values, materializes Python scalars as 0-d."""
+    elem = element_type_of(dtype)
+    if isinstance(x, ir.Value):
+        return tg.convert(x, elem)
+    if isinstance(x, torch.SymInt | torch.SymFloat | torch.SymBool):
+        unsupported(f"symbolic scalar {x} used as a tensor value")
+    if isinstance(x, bool) and dtype != torch.bool:
+        x = int(x)
+    return tg.constant(x, elem)
+
+
+def _node_args(ctx: ImportContext) -> list:
+    return list(ctx.node.args)
+
+
+def binary_dtype(ctx: ImportContext) -> torch.dtype:
+    """The dtype PyTorch computes a binary op in: result_type of the two operands."""
+    a, b = _node_args(ctx)[:2]
+    ma = ctx.meta(a) if isinstance(a, torch.fx.Node) else a
+    mb = ctx.meta(b) if isinstance(b, torch.fx.Node) else b
+    return torch.result_type(_resultable(ma), _resultable(mb))
+
+
+def _resultable(m):
+    if isinstance(m, torch.Tensor):
+        return m
+    if isinstance(m, torch.SymInt):
+        return 1
+    if isinstance(m, torch.SymFloat):
+        return 1.0
+    return m
+
+
+def _binary(builder, float_result: bool = False):
+    def rule(ctx, a, b, *rest, **kw):
+        if rest or kw.get("alpha", 1) != 1:
+            alpha = rest[0] if rest else kw["alpha"]
+            b = tg.mul(as_dtype(b, binary_dtype(ctx)), as_dtype(alpha, binary_dtype(ctx)))
+        dtype = ctx.out_dtype() if float_result else binary_dtype(ctx)
+        return builder(as_dtype(a, dtype), as_dtype(b, dtype))
+
+    return rule
+
+
+for _ops, _builder in [
+    ((aten.add.Tensor, aten.add.Scalar), tg.add),
+    ((aten.sub.Tensor, aten.sub.Scalar), tg.sub),
+    ((aten.mul.Tensor, aten.mul.Scalar), tg.mul),
+    ((aten.maximum.default,), tg.maximum),
+    ((aten.minimum.default,), tg.minimum),
+    ((aten.remainder.Tensor, aten.remainder.Scalar), tg.remainder),
+    ((aten.fmod.Tensor, aten.fmod.Scalar), tg.fmod),
+    ((aten.eq.Tensor, aten.eq.Scalar), tg.eq),
+    ((aten.ne.Tensor, aten.ne.Scalar), tg.ne),
+    ((aten.lt.Tensor, aten.lt.Scalar), tg.lt),
+    ((aten.le.Tensor, aten.le.Scalar), tg.le),
+    ((aten.gt.Tensor, aten.gt.Scalar), tg.gt),
+    ((aten.ge.Tensor, aten.ge.Scalar), tg.ge),
+]:
+    IMPORT.register(*_ops)(_binary(_builder))
+
+# true division computes in the (floating) result dtype, so int / int is a float divide.
+IMPORT.register(aten.div.Tensor, aten.div.Scalar)(_binary(tg.div, float_result=True))
+
+
+@IMPORT.register(aten.div.Tensor_mode, aten.div.Scalar_mode)
+def import_div_mode(ctx, a, b, rounding_mode=None):
+    dtype = binary_dtype(ctx)
+    a, b = as_dtype(a, dtype), as_dtype(b, dtype)
+    if rounding_mode is None:
+        return tg.div(as_dtype(a, ctx.out_dtype()), as_dtype(b, ctx.out_dtype()))
+    if dtype.is_floating_point:
+        q = tg.div(a, b)
+        return tg.floor(q) if rounding_mode == "floor" else tg.sub(q, tg.fmod(q, 1.0))
+    if rounding_mode == "trunc":
+        return tg.div(a, b)  # integer division truncates
+    # floor division for ints: trunc, minus one where the remainder's sign differs from b's.
+    q, r = tg.div(a, b), tg.fmod(a, b)
+    fix = tg.logical_and(tg.ne(r, 0), tg.ne(tg.lt(r, 0), tg.lt(b, 0)))
+    return tg.sub(q, tg.convert(fix, element_type(q)))
+
+
+@IMPORT.register(aten.rsub.Scalar, aten.rsub.Tensor)
+def import_rsub(ctx, a, b, alpha=1):
+    dtype = binary_dtype(ctx)
+    a = as_dtype(a, dtype)
+    if alpha != 1:
+        a = tg.mul(a, as_dtype(alpha, dtype))
+    return tg.sub(as_dtype(b, dtype), a)
+
+
+@IMPORT.register(aten.pow.Tensor_Scalar, aten.pow.Tensor_Tensor, aten.pow.Scalar)
+def import_pow(ctx, a, b):
+    dtype = ctx.out_dtype()
+    if isinstance(b, (int, float)) and not isinstance(b, bool) and isinstance(a, ir.Value):
+        x = as_dtype(a, dtype)
+        if b == 2:  # the common case: keep it a multiply (exact, and cheaper than powf)
+            return tg.mul(x, x)
+        if b == 1:
+            return x
+        if b == 0.5:
+            return tg.sqrt(x)
+    return tg.pow(as_dtype(a, dtype), as_dtype(b, dtype))
+
+
+def _unary(builder, float_op: bool = False):
+    def rule(ctx, x, *rest, **kw):
+        dtype = ctx.out_dtype()
+        return builder(as_dtype(x, dtype))
+
+    return rule
+
+
+for _op, _builder in [
+    (aten.neg.default, tg.neg),
+    (aten.abs.default, tg.abs),
+    (aten.sign.default, tg.sign),
+    (aten.relu.default, tg.relu),
+    (aten.exp.default, tg.exp),
+    (aten.expm1.default, tg.expm1),
+    (aten.log.default, tg.log),
+    (aten.log1p.default, tg.log1p),
+    (aten.tanh.default, tg.tanh),
+    (aten.sigmoid.default, tg.sigmoid),
+    (aten.sqrt.default, tg.sqrt),
+    (aten.rsqrt.default, tg.rsqrt),
+    (aten.reciprocal.default, tg.reciprocal),
+    (aten.erf.default, tg.erf),
+    (aten.sin.default, tg.sin),
+    (aten.cos.default, tg.cos),
+    (aten.floor.default, tg.floor),
+    (aten.ceil.default, tg.ceil),
+    (aten.round.default, tg.round),
+]:
+    IMPORT.register(_op)(_unary(_builder))
+
+
+@IMPORT.register(aten.isnan.default, aten.isinf.default, aten.logical_not.default, aten.bitwise_not.default)
+def import_predicate(ctx, x):
+    builder = {
+        aten.isnan.default: tg.isnan,
+        aten.isinf.default: tg.isinf,
+        aten.logical_not.default: tg.logical_not,
+        aten.bitwise_not.default: tg.bitwise_not,
+    }[ctx.node.target]
+    return builder(x)
+
+
+@IMPORT.register(aten.gelu.default)
+def import_gelu(ctx, x, approximate="none"):
+    return tg.gelu(x, approximate)
+
+
+@IMPORT.register(aten.silu.default)
+def import_silu(ctx, x):
+    return tg.mul(x, tg.sigmoid(x))
+
+
+@IMPORT.register(aten.where.self, aten.where.ScalarOther, aten.where.ScalarSelf, aten.where.Scalar)
+def import_where(ctx, cond, a, b):
+    dtype = ctx.out_dtype()
+    return tg.where(as_dtype(cond, torch.bool), as_dtype(a, dtype), as_dtype(b, dtype))
+
+
+@IMPORT.register(aten.masked_fill.Scalar, aten.masked_fill.Tensor)
+def import_masked_fill(ctx, x, mask, value):
+    dtype = ctx.out_dtype()
+    return tg.where(as_dtype(mask, torch.bool), as_dtype(value, dtype), x)
+
+
+@IMPORT.register(aten.clamp.default, aten.clamp.Tensor)
+def import_clamp(ctx, x, min=None, max=None):  # noqa: A002
+    dtype = ctx.out_dtype()
+    out = as_dtype(x, dtype)
+    if min is not None:
+        out = tg.maximum(out, as_dtype(min, dtype))
+    if max is not None:
+        out = tg.minimum(out, as_dtype(max, dtype))
+    return out
+
+
+@IMPORT.register(aten.clamp_min.default, aten.clamp_max.default)
+def import_clamp_one(ctx, x, bound):
+    dtype = ctx.out_dtype()
+    op = tg.maximum if ctx.node.target is aten.clamp_min.default else tg.minimum
+    return op(as_dtype(x, dtype), as_dtype(bound, dtype))
+
+
+@IMPORT.register(aten.hardtanh.default)
+def import_hardtanh(ctx, x, min_val=-1.0, max_val=1.0):
+    return tg.minimum(tg.maximum(x, min_val), max_val)
+
+
+# --- casts --------------------------------------------------------------------------
+
+
+@IMPORT.register(aten._to_copy.default, aten.to.dtype, aten.to.dtype_layout, aten.type_as.default)
+def import_to(ctx, x, *args, **kwargs):
+    return as_dtype(x, ctx.out_dtype())
+
+
+for _op in IDENTITY_OPS[:-1]:
+    IMPORT.register(_op)(lambda ctx, x, *a, **k: x)
+
+
+@IMPORT.register(aten.dropout.default)
+def import_dropout(ctx, x, p, train):
+    if train and p > 0:
+        unsupported("dropout in training mode")
+    return x
+
+
+# --- contractions -------------------------------------------------------------------
+
+IMPORT.register(aten.mm.default)(lambda ctx, a, b: tg.mm(a, b))
+IMPORT.register(aten.bmm.default)(lambda ctx, a, b: tg.bmm(a, b))
+IMPORT.register(aten.matmul.default)(lambda ctx, a, b: tg.matmul(a, b))
+
+
+@IMPORT.register(aten.linear.default)
+def import_linear(ctx, x, w, b=None):
+    return build(L.LinearOp, x, w, [] if b is None else [b])
+
+
+@IMPORT.register(aten.addmm.default)
+def import_addmm(ctx, bias, a, b, beta=1, alpha=1):
+    return build(L.AddmmOp, bias, a, b, beta=float(beta), alpha=float(alpha))
+
+
+@IMPORT.register(aten.t.default)
+def import_t(ctx, x):
+    return tg.transpose(x, 0, 1) if len(shape_of(x)) == 2 else x
+
+
+# --- reductions ---------------------------------------------------------------------
+
+
+def _dims(dim) -> list[int]:
+    if dim is None:
+        return []
+    return [dim] if isinstance(dim, int) else list(dim)
+
+
+def _sum_input(ctx, x, dtype):
+    # sum of ints and bools accumulates in int64, as PyTorch.
+    return as_dtype(x, dtype if dtype is not None else ctx.out_dtype())
+
+
+@IMPORT.register(aten.sum.dim_IntList, aten.sum.default)
+def import_sum(ctx, x, dim=None, keepdim=False, dtype=None):
+    return tg.reduce_sum(_sum_input(ctx, x, dtype), _dims(dim), keepdim)
+
+
+@IMPORT.register(aten.mean.dim, aten.mean.default)
+def import_mean(ctx, x, dim=None, keepdim=False, dtype=None):
+    return tg.reduce_mean(as_dtype(x, ctx.out_dtype()), _dims(dim), keepdim)
+
+
+@IMPORT.register(aten.amax.default, aten.max.default)
+def import_amax(ctx, x, dim=(), keepdim=False):
+    return tg.reduce_max(x, _dims(dim), keepdim)
+
+
+@IMPORT.register(aten.amin.default, aten.min.default)
+def import_amin(ctx, x, dim=(), keepdim=False):
+    return tg.reduce_min(x, _dims(dim), keepdim)
+
+
+@IMPORT.register(aten.prod.default, aten.prod.dim_int)
+def import_prod(ctx, x, dim=None, keepdim=False, dtype=None):
+    return tg.reduce_prod(_sum_input(ctx, x, dtype), _dims(dim), keepdim)
+
+
+@IMPORT.register(aten.max.dim, aten.min.dim)
+def import_max_dim(ctx, x, dim, keepdim=False):
+    is_max = ctx.node.target is aten.max.dim
+    values = (tg.reduce_max if is_max else tg.reduce_min)(x, [dim], keepdim)
+    indices = build(R.ArgmaxOp if is_max else R.ArgminOp, x, dim=dim, keepdim=keepdim)
+    return [values, indices]
+
+
+@IMPORT.register(aten.argmax.default, aten.argmin.default)
+def import_argmax(ctx, x, dim=None, keepdim=False):
+    cls = R.ArgmaxOp if ctx.node.target is aten.argmax.default else R.ArgminOp
+    if dim is None:
+        return build(cls, tg.reshape(x, (DYN if DYN in shape_of(x) else math.prod(shape_of(x)),)), dim=0, keepdim=False)
+    return build(cls, x, dim=dim, keepdim=keepdim)
+
+
+@IMPORT.register(aten.softmax.int, aten._softmax.default)
+def import_softmax(ctx, x, dim, half_to_float=None):
+    return tg.softmax(as_dtype(x, ctx.out_dtype()), dim)
+
+
+@IMPORT.register(aten.log_softmax.int, aten._log_softmax.default)
+def import_log_softmax(ctx, x, dim, half_to_float=None):
+    return tg.log_softmax(as_dtype(x, ctx.out_dtype()), dim)
+
+
+@IMPORT.register(aten.layer_norm.default)
+def import_layer_norm(ctx, x, normalized_shape, weight=None, bias=None, eps=1e-5, cudnn_enable=True):
+    if weight is None and bias is not None:
+        weight = tg.broadcast_to(tg.scalar(1.0, x), list(normalized_shape))
+    params = [p for p in (weight, bias) if p is not None]
+    return build(R.LayerNormOp, x, params, normalized_shape=list(normalized_shape), eps=float(eps))
+
+
+# --- shapes -------------------------------------------------------------------------
+
+
+@IMPORT.register(aten.view.default, aten.reshape.default, aten._unsafe_view.default)
+def import_view(ctx, x, size):
+    return tg.reshape(x, static_dims(ctx.meta().shape))
+
+
+@IMPORT.register(
+    aten.unsqueeze.default,
+    aten.squeeze.dim,
+    aten.squeeze.dims,
+    aten.squeeze.default,
+    aten.flatten.using_ints,
+    aten.unflatten.int,
+)
+def import_reshape_like(ctx, x, *args):
+    return tg.reshape(x, static_dims(ctx.meta().shape))
+
+
+@IMPORT.register(aten.permute.default)
+def import_permute(ctx, x, dims):
+    rank = len(shape_of(x))
+    return tg.permute(x, [d % max(rank, 1) for d in dims])
+
+
+@IMPORT.register(aten.transpose.int)
+def import_transpose(ctx, x, d0, d1):
+    if len(shape_of(x)) < 2:
+        return x
+    return tg.transpose(x, d0, d1)
+
+
+@IMPORT.register(aten.expand.default, aten.broadcast_to.default)
+def import_expand(ctx, x, size, implicit=False):
+    return tg.broadcast_to(x, static_dims(ctx.meta().shape))
+
+
+@IMPORT.register(aten.slice.Tensor)
+def import_slice(ctx, x, dim=0, start=None, end=None, step=1):
+    shape = shape_of(x)
+    d = dim % len(shape)
+    n = shape[d]
+    if not all(isinstance(v, int) or v is None for v in (start, end, step)):
+        unsupported("slice with symbolic bounds")
+    start = 0 if start is None else start
+    end = 2**62 if end is None else end
+    if n == DYN:
+        if start < 0 or (end < 0):
+            unsupported("negative slice bounds on a dynamic dim")
+        return tg.slice(x, d, start, -1 if end >= 2**31 else end, step)
+    start = min(max(start + n if start < 0 else start, 0), n)
+    end = min(max(end + n if end < 0 else end, start), n)
+    if (start, end, step) == (0, n, 1):
+        return x
+    return tg.slice(x, d, start, end, step)
+
+
+@IMPORT.register(aten.select.int)
+def import_select(ctx, x, dim, index):
+    shape = shape_of(x)
+    d = dim % len(shape)
+    if shape[d] == DYN and index < 0:
+        unsupported("negative select index on a dynamic dim")
+    i = index + shape[d] if index < 0 else index
+    return tg.reshape(tg.slice(x, d, i, i + 1, 1), static_dims(ctx.meta().shape))
+
+
+@IMPORT.register(aten.cat.default)
+def import_cat(ctx, xs, dim=0):
+    dtype = ctx.out_dtype()
+    xs = [as_dtype(x, dtype) for x in xs if not (shape_of(x) == (0,) and len(ctx.meta().shape) != 1)]
+    return tg.cat(xs, dim)
+
+
+@IMPORT.register(aten.stack.default)
+def import_stack(ctx, xs, dim=0):
+    rank = len(shape_of(xs[0])) + 1
+    d = dim % rank
+    parts = [tg.reshape(x, (*shape_of(x)[:d], 1, *shape_of(x)[d:])) for x in xs]
+    return tg.cat(parts, d)
+
+
+# --- constants ----------------------------------------------------------------------
+
+
+def _fill(ctx, value):
+    out = type_of(ctx.meta())
+    dtype = ctx.out_dtype()
+    if DYN in shape_of(out):
+        unsupported("constant fill with dynamic shape")
+    return tg.broadcast_to(as_dtype(value, dtype), shape_of(out))
+
+
+IMPORT.register(aten.full.default)(lambda ctx, size, value, **kw: _fill(ctx, value))
+IMPORT.register(aten.zeros.default)(lambda ctx, size, **kw: _fill(ctx, 0))
+IMPORT.register(aten.ones.default)(lambda ctx, size, **kw: _fill(ctx, 1))
+IMPORT.register(aten.scalar_tensor.default)(lambda ctx, value, **kw: _fill(ctx, value))
+IMPORT.register(aten.zeros_like.default)(lambda ctx, x, **kw: _fill(ctx, 0))
+IMPORT.register(aten.ones_like.default)(lambda ctx, x, **kw: _fill(ctx, 1))
+IMPORT.register(aten.full_like.default)(lambda ctx, x, value, **kw: _fill(ctx, value))
+
+
+__all__ = ["IMPORT", "lower_node", "IDENTITY_OPS"]
+
+
+@IMPORT.register(aten.split.Tensor, aten.split_with_sizes.default)
+def import_split(ctx, x, split_size, dim=0):
+    shape = shape_of(x)
+    d = dim % len(shape)
+    outs, start = [], 0
+    for val in ctx.meta():
+        size = val.shape[d]
+        if not isinstance(size, int):
+            unsupported("split of a dynamic dim")
+        outs.append(tg.slice(x, d, start, start + size, 1) if size != shape[d] else x)
+        start += size
+    return outs
+
+
+@IMPORT.register(aten.chunk.default)
+def import_chunk(ctx, x, chunks, dim=0):
+    return import_split(ctx, x, None, dim)
+
+
+@IMPORT.register(aten.tril.default, aten.triu.default)
+def import_tril(ctx, x, diagonal=0):
+    from ..dialects import builders_nn as nn
+
+    rank = len(shape_of(x))
+    rows = tg.reshape(nn.iota(x, rank - 2), (shape_of(x)[-2], 1))
+    cols = nn.iota(x, rank - 1)
+    offset = tg.sub(cols, rows)  # col - row, broadcast to the last two dims
+    keep = tg.le(offset, diagonal) if ctx.node.target is aten.tril.default else tg.ge(offset, diagonal)
+    return tg.where(keep, x, tg.scalar(0, x))
+
+
+@IMPORT.register(aten.arange.default, aten.arange.start, aten.arange.start_step)
+def import_arange(ctx, *args, **kwargs):
+    out = ctx.meta()
+    if not isinstance(out.shape[0], int):
+        unsupported("arange with a dynamic length")
+    vals = [a for a in args if isinstance(a, (int, float))]
+    start, step = (0, 1) if len(vals) == 1 else (vals[0], vals[2] if len(vals) > 2 else 1)
+    import numpy as np
+
+    values = start + step * np.arange(out.shape[0])
+    return tg.constant(values, element_type_of(out.dtype))
