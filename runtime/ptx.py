@@ -11,6 +11,7 @@ import dataclasses
 import glob
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -98,13 +99,28 @@ def llvm_ir_of(gpu_module: ir.Operation) -> str:
         return str(llvm_dialect.translate_module_to_llvmir(holder.operation))
 
 
+# Newer LLVM prints special floats as words (`-inf`, `+qnan`) that llvmlite's older parser
+# rejects; rewrite them to the hex form both accept (double-precision bits, as LLVM IR
+# spells float and double constants).
+SPECIAL_FLOATS = {
+    "inf": "0x7FF0000000000000", "+inf": "0x7FF0000000000000", "-inf": "0xFFF0000000000000",
+    "nan": "0x7FF8000000000000", "+nan": "0x7FF8000000000000", "-nan": "0xFFF8000000000000",
+    "qnan": "0x7FF8000000000000", "+qnan": "0x7FF8000000000000", "-qnan": "0xFFF8000000000000",
+}  # fmt: skip
+SPECIAL_RE = re.compile(r"(?<=[\s,\[(<])([+-]?(?:inf|q?nan))(?=[\s,\])>]|$)", re.M)
+
+
+def legacy_float_syntax(llvm_ir: str) -> str:
+    return SPECIAL_RE.sub(lambda m: SPECIAL_FLOATS[m.group(1)], llvm_ir)
+
+
 def ptx_of(llvm_ir: str, chip: str, kernels: list[str]) -> str:
     """PTX for `chip` from LLVM IR, linking libdevice when `__nv_*` math is called."""
     import llvmlite.binding as llvm
 
     llvm.initialize_all_targets()
     llvm.initialize_all_asmprinters()
-    mod = llvm.parse_assembly(llvm_ir)
+    mod = llvm.parse_assembly(legacy_float_syntax(llvm_ir))
     if any(f.is_declaration and f.name.startswith("__nv_") for f in mod.functions):
         path = find_libdevice()
         if path is None:
@@ -158,8 +174,8 @@ def compile_gpu_module(gpu_module: ir.Operation, chip: str = "sm_90") -> GpuBina
     kernels = kernel_names(gpu_module)
     text = llvm_ir_of(gpu_module)
     key = hashlib.sha256(f"{chip}\n{text}".encode()).hexdigest()
-    if key in _CACHE:
-        return _CACHE[key]
+    if key in _CACHE:  # identical kernels in differently named modules share one binary
+        return dataclasses.replace(_CACHE[key], name=name)
     ptx = ptx_of(text, chip, kernels)
     ptxas = find_ptxas()
     if ptxas is None:

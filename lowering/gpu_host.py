@@ -1,0 +1,178 @@
+"""Host plans: the straight-line host function left by tg-gpu-pipeline, as data.
+
+Note [gpu host plan]
+A HostPlan is a register machine over numbered slots, read once from the host func.func
+and replayed by runtime/cuda.py on every call without touching MLIR:
+
+  inputs   [(slot, dtype, shape)]   one memref argument each (-1 marks a dynamic dim)
+  steps    HostStep(op, results, operands, attrs), in program order:
+    const    results=[s]                      attrs {value}
+    arith    results=[s] operands=[a, b(, c)] attrs {name: 'addi'|'muli'|..., pred?}
+    dim      results=[s] operands=[buf, idx]
+    alloc    results=[s] operands=[dynamic sizes...] attrs {dtype, shape}
+    meta     results=[base, offset, sizes..., strides...] operands=[buf]
+    view     results=[s] operands=[base, dynamic offset/sizes/strides...]
+             attrs {offset, sizes, strides}: static values, None where an operand supplies it
+    alias    results=[s] operands=[buf]         (memref.cast)
+    copy     operands=[src, dst]                (memref.copy: a device-to-device copy)
+    launch   operands=[grid x,y,z, block x,y,z, kernel args...]
+             attrs {module, kernel, args: ['memref:<rank>'|'i64'|'f32'|'i32'|...]}
+  outputs  [slot]                   the func.return operands (buffers)
+
+A memref slot holds a strided view (root buffer, offset, sizes, strides) in elements, so
+views made by expand-strided-metadata replay exactly; a memref kernel argument is passed in
+the expanded LLVM calling convention: ptr, ptr, offset, sizes..., strides....
+Every field is JSON-serializable (`HostPlan.to_json`); binaries travel beside the plan.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from torch_mlir import ir
+
+DYNAMIC = -(2**63)  # MLIR's ShapedType::kDynamic in static_* attributes
+
+ARITH = {
+    "addi", "subi", "muli", "divui", "divsi", "remui", "remsi", "ceildivui", "ceildivsi",
+    "floordivsi", "minsi", "maxsi", "minui", "maxui", "andi", "ori", "xori", "cmpi",
+    "select", "index_cast", "index_castui", "shli", "shrui", "shrsi",
+}  # fmt: skip
+CMP_PREDICATES = ["eq", "ne", "slt", "sle", "sgt", "sge", "ult", "ule", "ugt", "uge"]
+
+
+class HostPlanError(ValueError):
+    """The host function holds an op the plan cannot express."""
+
+
+@dataclasses.dataclass
+class HostStep:
+    op: str
+    results: list[int]
+    operands: list[int]
+    attrs: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class HostPlan:
+    name: str
+    inputs: list[tuple[int, str, list[int]]]
+    steps: list[HostStep]
+    outputs: list[int]
+    num_slots: int
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @staticmethod
+    def from_json(text: str) -> HostPlan:
+        d = json.loads(text)
+        d["steps"] = [HostStep(**s) for s in d["steps"]]
+        d["inputs"] = [tuple(i) for i in d["inputs"]]
+        return HostPlan(**d)
+
+    def launches(self) -> list[HostStep]:
+        return [s for s in self.steps if s.op == "launch"]
+
+
+def scalar_kind(ty: ir.Type) -> str:
+    if isinstance(ty, ir.IndexType):
+        return "i64"
+    if isinstance(ty, ir.MemRefType):
+        return f"memref:{ty.rank}"
+    return str(ty)
+
+
+def dtype_of(ty: ir.MemRefType) -> str:
+    return str(ty.element_type)
+
+
+def static_list(attr) -> list[int | None]:
+    return [None if v == DYNAMIC else v for v in ir.DenseI64ArrayAttr(attr)]
+
+
+def build_host_plan(func: ir.Operation) -> HostPlan:
+    """Read a host func.func (after tg-gpu-pipeline) into a HostPlan.
+
+    Args:
+        func: the host function; its arguments must be memrefs.
+    Returns:
+        the plan; raises HostPlanError naming the first op it cannot express.
+    """
+    func = func.operation
+    name = ir.StringAttr(func.attributes["sym_name"]).value
+    slots: dict = {}
+
+    def slot(v: ir.Value) -> int:
+        if v in slots:
+            return slots[v]
+        raise HostPlanError(f"gpu host plan: '{name}' uses a value defined outside the function")
+
+    def new(v: ir.Value) -> int:
+        slots[v] = len(slots)
+        return slots[v]
+
+    block = func.regions[0].blocks[0]
+    inputs = []
+    for a in block.arguments:
+        if not isinstance(a.type, ir.MemRefType):
+            raise HostPlanError(f"gpu host plan: '{name}' expects memref arguments, got {a.type}")
+        inputs.append((new(a), dtype_of(a.type), list(a.type.shape)))
+    steps: list[HostStep] = []
+    outputs: list[int] = []
+    for op in block.operations:
+        op = op.operation
+        n = op.name
+        ins = [slot(v) for v in op.operands]
+        outs = [new(r) for r in op.results]
+        if n == "arith.constant":
+            attr = op.attributes["value"]
+            value = attr.value if isinstance(attr, (ir.IntegerAttr, ir.FloatAttr)) else None
+            if value is None:
+                raise HostPlanError(f"gpu host plan: '{name}': unsupported constant {attr}")
+            steps.append(HostStep("const", outs, [], {"value": value}))
+        elif n.startswith("arith.") and n[6:] in ARITH:
+            attrs = {"name": n[6:]}
+            if n == "arith.cmpi":
+                attrs["pred"] = CMP_PREDICATES[ir.IntegerAttr(op.attributes["predicate"]).value]
+            steps.append(HostStep("arith", outs, ins, attrs))
+        elif n == "memref.dim":
+            steps.append(HostStep("dim", outs, ins))
+        elif n in ("memref.alloc", "memref.alloca"):
+            ty = op.results[0].type
+            steps.append(HostStep("alloc", outs, ins, {"dtype": dtype_of(ty), "shape": list(ty.shape)}))
+        elif n == "memref.extract_strided_metadata":
+            steps.append(HostStep("meta", outs, ins))
+        elif n == "memref.reinterpret_cast":
+            a = op.attributes
+            attrs = {k: static_list(a[f"static_{k}"]) for k in ("offsets", "sizes", "strides")}
+            attrs["offset"] = attrs.pop("offsets")[0]
+            steps.append(HostStep("view", outs, ins, attrs))
+        elif n == "memref.cast":
+            steps.append(HostStep("alias", outs, ins))
+        elif n == "memref.copy":
+            steps.append(HostStep("copy", outs, ins))
+        elif n == "memref.dealloc":
+            continue
+        elif n == "gpu.launch_func":
+            steps.append(launch_step(op, ins))
+        elif n == "func.return":
+            outputs = ins
+        else:
+            raise HostPlanError(f"gpu host plan: '{name}': unsupported host op '{n}'")
+    return HostPlan(name, inputs, steps, outputs, len(slots))
+
+
+def launch_step(op: ir.Operation, ins: list[int]) -> HostStep:
+    sizes = list(ir.DenseI32ArrayAttr(op.attributes["operandSegmentSizes"]))
+    # segments: async deps, grid x3, block x3, cluster x3, dynamic shared memory, args, ...
+    n_async, n_cluster, n_shmem = sizes[0], sum(sizes[7:10]), sizes[10]
+    if n_async or n_cluster or n_shmem:
+        raise HostPlanError("gpu host plan: async, cluster and dynamic shared memory launches are unsupported")
+    kernel = ir.SymbolRefAttr(op.attributes["kernel"]).value  # [module, kernel]
+    args = list(op.operands)[6:]
+    return HostStep(
+        "launch", [], ins,
+        {"module": kernel[0], "kernel": kernel[1], "args": [scalar_kind(a.type) for a in args]},
+    )
