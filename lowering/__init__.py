@@ -6,8 +6,9 @@ Registration is eager: each concern module below runs its decorators on import.
 from __future__ import annotations
 
 from . import cpu, decompose, to_linalg  # noqa: F401  (register passes and pipelines)
+from .to_linalg import nn as _nn_lowerings  # noqa: F401  (lowerings of the nn primitives)
 from . import to_gpu  # noqa: F401  (registers tg-gpu-map-linalg, tg-gpu-pipeline)
-from . import autodiff  # noqa: F401  (registers tg-autodiff)
+from . import autodiff, partition  # noqa: F401  (register tg-autodiff, tg-partition)
 from .pipeline import PipelineError, build_pass_manager
 from .registry import PASSES, PIPELINES, register_pass, register_pipeline
 

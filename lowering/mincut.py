@@ -1,0 +1,139 @@
+"""The min-cut policy of tg-partition: choose saved values by a max-flow/min-cut over the
+joint function's dataflow, weighted by bytes (AOTAutograd's min-cut rematerialization).
+
+Note [min-cut partition]
+Every forward value v (one not computed from a cotangent) becomes two nodes v_in -> v_out
+joined by an edge of capacity bytes(v); cutting that edge means "save v". Infinite edges:
+  - source -> v_in for primal args and for forward-needed results of ops that may not be
+    recomputed (mm, bmm, reductions, convolution, anything not in RECOMPUTABLE): those
+    exist only in the forward, so the backward can get them only by saving them;
+  - u_out -> v_in for every operand u of the op producing v (recomputing v needs u);
+  - u_out -> sink for every forward value a backward op reads or a gradient returns.
+A minimum cut is then a cheapest set of saved values from which the backward can
+recompute everything else it reads using recomputable ops alone. Among equally cheap
+cuts we prefer saving inputs (alive anyway), then the cut closest to the sink: the
+latest values, so the least recompute.
+Constants have no inputs and are recomputed (never saved). Dynamic dims weigh 1.
+Unlike AOTAutograd there is no extra penalty on long recompute chains or on fusion
+boundaries: at equal bytes we already prefer less recompute.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from ..dialects import ops_elementwise as E
+from ..dialects import ops_shape as S
+
+# Cheap, memory-bound ops that the backward may recompute (an allowlist: new ops are
+# not recomputable until listed here).
+RECOMPUTABLE: tuple[type, ...] = (
+    E.UnaryOp,
+    E.BinaryOp,  # includes comparisons
+    E.UnaryPredicateOp,
+    E.WhereOp,
+    E.ConvertOp,
+    E.ConstantOp,
+    S.ReshapeOp,
+    S.PermuteOp,
+    S.BroadcastToOp,
+    S.SliceOp,
+    S.CatOp,
+    S.DimSizeOp,
+)
+
+
+def recomputable(op) -> bool:
+    return isinstance(op, RECOMPUTABLE)
+
+
+def min_cut_saved(g) -> list:
+    """Saved values for the JointGraph `g` (see Note [min-cut partition])."""
+    from .partition import value_bytes
+
+    values = [v for v in g.values() if v not in g.backward]
+    node = {v: 2 * i + 1 for i, v in enumerate(values)}  # v_in; v_out is v_in + 1
+    source, sink = 0, 2 * len(values) + 1
+    primals = set(g.primals)
+    # Bytes first; among equal bytes, fewer saved values that are not inputs (an input is
+    # alive anyway, a saved intermediate is extra memory): the tie-break sums to less
+    # than one byte's worth, so it never outweighs a byte.
+    scale = len(values) + 1
+    weight = {v: value_bytes(v) * scale + (v not in primals) for v in values}
+    inf = sum(weight.values()) + 1
+    net = FlowNetwork(sink + 1)
+    for v in values:
+        net.add(node[v], node[v] + 1, weight[v])
+        op = g.producer.get(v)
+        if v in primals or (op is not None and op.operation in g.fwd_ops and not recomputable(op)):
+            net.add(source, node[v], inf)
+    for op in g.ops:
+        fwd_inputs = [u for u in op.operands if u not in g.backward]
+        if any(r in g.backward for r in op.results):
+            for u in fwd_inputs:
+                net.add(node[u] + 1, sink, inf)
+            continue
+        for r in op.results:
+            for u in fwd_inputs:
+                net.add(node[u] + 1, node[r], inf)
+    for v in g.grads:
+        if v not in g.backward:
+            net.add(node[v] + 1, sink, inf)
+    flow = net.max_flow(source, sink)
+    if flow >= inf:
+        raise AssertionError(f"min-cut partition found no finite cut (flow {flow})")
+    sink_side = net.reaches(sink)
+    return [v for v in values if node[v] not in sink_side and node[v] + 1 in sink_side]
+
+
+class FlowNetwork:
+    """Integer-capacity max flow (Edmonds-Karp); graphs here have a few thousand nodes."""
+
+    def __init__(self, n: int):
+        self.adj: list[list[int]] = [[] for _ in range(n)]
+        self.cap: dict[tuple[int, int], int] = {}
+
+    def add(self, u: int, v: int, c: int) -> None:
+        if (u, v) not in self.cap:
+            self.adj[u].append(v)
+            self.adj[v].append(u)
+            self.cap.setdefault((v, u), 0)
+            self.cap[(u, v)] = 0
+        self.cap[(u, v)] += c
+
+    def max_flow(self, s: int, t: int) -> int:
+        total = 0
+        while True:
+            parent = {s: s}
+            todo = deque([s])
+            while todo and t not in parent:
+                u = todo.popleft()
+                for v in self.adj[u]:
+                    if v not in parent and self.cap[(u, v)] > 0:
+                        parent[v] = u
+                        todo.append(v)
+            if t not in parent:
+                return total
+            push, v = None, t
+            while v != s:
+                c = self.cap[(parent[v], v)]
+                push = c if push is None else min(push, c)
+                v = parent[v]
+            v = t
+            while v != s:
+                u = parent[v]
+                self.cap[(u, v)] -= push
+                self.cap[(v, u)] += push
+                v = u
+            total += push
+
+    def reaches(self, t: int) -> set[int]:
+        """Nodes that can still reach `t` in the residual graph."""
+        seen, todo = {t}, deque([t])
+        while todo:
+            v = todo.popleft()
+            for u in self.adj[v]:
+                if u not in seen and self.cap[(u, v)] > 0:
+                    seen.add(u)
+                    todo.append(u)
+        return seen
