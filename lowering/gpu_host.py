@@ -118,7 +118,7 @@ def build_host_plan(func: ir.Operation) -> HostPlan:
     for a in block.arguments:
         if not isinstance(a.type, ir.MemRefType):
             raise HostPlanError(f"gpu host plan: '{name}' expects memref arguments, got {a.type}")
-        inputs.append((new(a), dtype_of(a.type), list(a.type.shape)))
+        inputs.append((new(a), dtype_of(a.type), [-1 if d < 0 else d for d in a.type.shape]))
     steps: list[HostStep] = []
     outputs: list[int] = []
     for op in block.operations:
@@ -141,7 +141,8 @@ def build_host_plan(func: ir.Operation) -> HostPlan:
             steps.append(HostStep("dim", outs, ins))
         elif n in ("memref.alloc", "memref.alloca"):
             ty = op.results[0].type
-            steps.append(HostStep("alloc", outs, ins, {"dtype": dtype_of(ty), "shape": list(ty.shape)}))
+            shape = [-1 if d < 0 else d for d in ty.shape]
+            steps.append(HostStep("alloc", outs, ins, {"dtype": dtype_of(ty), "shape": shape}))
         elif n == "memref.extract_strided_metadata":
             steps.append(HostStep("meta", outs, ins))
         elif n == "memref.reinterpret_cast":
