@@ -37,6 +37,8 @@ add, sub, mul, div, pow = map(_binary, (E.AddOp, E.SubOp, E.MulOp, E.DivOp, E.Po
 maximum, minimum, remainder, fmod = map(
     _binary, (E.MaximumOp, E.MinimumOp, E.RemainderOp, E.FmodOp)
 )
+logical_and = _binary(E.LogicalAndOp)
+logical_or = _binary(E.LogicalOrOp)
 eq, ne, lt, le, gt, ge = map(_binary, (E.EqOp, E.NeOp, E.LtOp, E.LeOp, E.GtOp, E.GeOp))
 mm, bmm, matmul = map(_binary, (L.MmOp, L.BmmOp, L.MatmulOp))
 
@@ -157,7 +159,14 @@ def slice(x, dim: int, start: int, end: int, step: int = 1):  # noqa: A001
 
 
 def cat(xs: Sequence[ir.Value], dim: int):
-    return build(S.CatOp, list(xs), dim=dim)
+    """n-ary concatenation as a left-deep chain of binary tg.cat (see CatOp)."""
+    xs = list(xs)
+    if not xs:
+        raise ValueError("cat expects at least one input")
+    out = xs[0]
+    for x in xs[1:]:
+        out = build(S.CatOp, out, x, dim=dim)
+    return out
 
 
 __all__ = [n for n in dir() if not n.startswith("_")] + ["DYN"]

@@ -95,14 +95,20 @@ class SliceOp(TGOp, name="slice", traits=PURE):
 
 
 class CatOp(TGOp, name="cat", traits=PURE):
-    inputs: Sequence[Operand[ir.RankedTensorType]]
+    """Concatenation of two tensors along `dim`.
+
+    Binary because IRDL binds one type variable per variadic operand group (all inputs
+    of a variadic would need one type). n-ary concatenation is a chain of cats; the
+    lowering flattens single-use chains into one destination.
+    """
+
+    lhs: Operand[ir.RankedTensorType]
+    rhs: Operand[ir.RankedTensorType]
     dim: ir.IntegerAttr
     result: Result[ir.RankedTensorType]
 
     @classmethod
     def infer(cls, types, dim=0, **attrs):
-        if not types:
-            raise ValueError("expects at least one input")
         elem = _same_elem(types)
         shapes = [shape_of(t) for t in types]
         rank = len(shapes[0])

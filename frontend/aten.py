@@ -166,6 +166,11 @@ def import_div_mode(ctx, a, b, rounding_mode=None):
     return tg.sub(q, tg.convert(fix, element_type(q)))
 
 
+@IMPORT.register(aten.floor_divide.default, aten.floor_divide.Scalar)
+def import_floor_divide(ctx, a, b):
+    return import_div_mode(ctx, a, b, rounding_mode="floor")
+
+
 @IMPORT.register(aten.rsub.Scalar, aten.rsub.Tensor)
 def import_rsub(ctx, a, b, alpha=1):
     dtype = binary_dtype(ctx)

@@ -143,11 +143,34 @@ def _insert(src, dest, offsets, sizes):
     return tensor.insert_slice(src, dest, do, ds, dt, so, ss, st)
 
 
+def _is_chain_link(value, d: int) -> bool:
+    """A cat result whose only use is another cat along the same dim."""
+    owner = value.owner
+    if not isinstance(owner, ir.OpView) or owner.operation.name != "tg.cat":
+        return False
+    uses = list(value.uses)
+    if len(uses) != 1:
+        return False
+    user = uses[0].owner
+    return user.name == "tg.cat" and from_attr(user.attributes["dim"]) % len(shape_of(value)) == d
+
+
+def _cat_leaves(value, d: int) -> list:
+    owner = value.owner.opview if hasattr(value.owner, "opview") else value.owner
+    if isinstance(owner, ir.OpView) and owner.operation.name == "tg.cat" and (
+        from_attr(owner.attributes["dim"]) % len(shape_of(value)) == d
+    ) and len(list(value.uses)) == 1:
+        return _cat_leaves(owner.operands[0], d) + _cat_leaves(owner.operands[1], d)
+    return [value]
+
+
 @LOWER.register(S.CatOp)
 def lower_cat(op):
-    inputs = list(op.inputs)
     rank = len(shape_of(op.result))
     d = from_attr(op.attributes["dim"]) % rank
+    if _is_chain_link(op.result, d):
+        return None  # the outermost cat of the chain writes every leaf
+    inputs = _cat_leaves(op.operands[0], d) + _cat_leaves(op.operands[1], d)
     out_shape = shape_of(op.result)
     sizes: list[Size | None] = [s if s != DYN else None for s in out_shape]
     for i, s in enumerate(out_shape):
