@@ -170,7 +170,9 @@ def launch_step(op: ir.Operation, ins: list[int]) -> HostStep:
     # segments: async deps, grid x3, block x3, cluster x3, dynamic shared memory, args, ...
     n_async, n_cluster, n_shmem = sizes[0], sum(sizes[7:10]), sizes[10]
     if n_async or n_cluster or n_shmem:
-        raise HostPlanError("gpu host plan: async, cluster and dynamic shared memory launches are unsupported")
+        raise HostPlanError(
+            "gpu host plan: async, cluster and dynamic shared memory launches are unsupported"
+        )
     kernel = ir.SymbolRefAttr(op.attributes["kernel"]).value  # [module, kernel]
     args = list(op.operands)[6:]
     return HostStep(

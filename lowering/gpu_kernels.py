@@ -160,7 +160,7 @@ class Generic:
         self.n_loops = len(its)
         for v in self.operands:
             if not isinstance(v.type, ir.MemRefType):
-                raise KernelError(f"expects memref operands (run bufferization first), got {v.type}")
+                raise KernelError(f"expects memref operands (bufferize first), got {v.type}")
 
     def ranges(self) -> list[ir.Value]:
         """Host-side extent of every loop, from the first operand dimension it indexes."""

@@ -16,7 +16,7 @@ from .gpu_kernels import (
     serial_reduction_kernel,
 )
 from .gpu_matmul import contraction_dims, contraction_kernel
-from .registry import register_pass, walk_ops
+from .registry import register_pass, register_pipeline, walk_ops
 
 CHIPS = ("sm_70", "sm_75", "sm_80", "sm_86", "sm_89", "sm_90", "sm_90a", "sm_100", "sm_120")
 CHIP_ATTR = "dynamlir.chip"
@@ -127,3 +127,10 @@ def gpu_pipeline(module, pass_, chip: str = "sm_90"):
     except Exception as e:  # noqa: BLE001 - the nested pipeline already emitted diagnostics
         module.location.emit_error(f"tg-gpu-pipeline: lowering failed: {str(e).splitlines()[0]}")
         pass_.signal_pass_failure()
+
+
+register_pipeline(
+    "tg-gpu",
+    "tg-decompose{targets=gpu},canonicalize,cse,tg-lower-to-linalg,tg-gpu-pipeline",
+    "the whole GPU flow: tg -> decomposed tg -> linalg -> NVVM kernels + host functions (sm_90)",
+)

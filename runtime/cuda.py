@@ -83,7 +83,8 @@ class View:
     strides: tuple[int, ...]
 
     def tensor(self) -> torch.Tensor:
-        return torch.as_strided(self.root, self.sizes, self.strides, self.root.storage_offset() + self.offset)
+        start = self.root.storage_offset() + self.offset
+        return torch.as_strided(self.root, self.sizes, self.strides, start)
 
     def kernel_args(self) -> list:
         ptr = ctypes.c_void_p(self.root.data_ptr())
@@ -141,7 +142,9 @@ class GpuFunction:
     def __call__(self, *tensors: torch.Tensor) -> list[torch.Tensor]:
         plan = self.plan
         if len(tensors) != len(plan.inputs):
-            raise TypeError(f"cuda: '{plan.name}' expects {len(plan.inputs)} tensors, got {len(tensors)}")
+            raise TypeError(
+                f"cuda: '{plan.name}' expects {len(plan.inputs)} tensors, got {len(tensors)}"
+            )
         device = tensors[0].device if tensors else torch.device("cuda", torch.cuda.current_device())
         regs: list = [None] * plan.num_slots
         for (slot, dtype, shape), t in zip(plan.inputs, tensors):
@@ -230,5 +233,6 @@ def compile_module(module, chip: str = "sm_90") -> dict[str, GpuFunction]:
     out = {}
     for f in funcs:
         plan = build_host_plan(f)
-        out[plan.name] = GpuFunction(plan, {s.attrs["module"]: binaries[s.attrs["module"]] for s in plan.launches()})
+        used = {s.attrs["module"] for s in plan.launches()}
+        out[plan.name] = GpuFunction(plan, {name: binaries[name] for name in used})
     return out

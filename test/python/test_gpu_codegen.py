@@ -107,7 +107,8 @@ def test_ptxas_failure_names_kernel():
     if PTXAS is None:
         pytest.skip("no ptxas (install PyPI nvidia-cuda-nvcc or a CUDA toolkit)")
     bad = ".version 8.0\n.target sm_90\n.address_size 64\n.visible .entry k_bad() { bogus; }\n"
-    with pytest.raises(ptx.PtxError, match=r"ptxas: failed for kernels \['k_bad'\] \(arch sm_90\)"):
+    expected = r"ptxas: failed for kernels \['k_bad'\] \(arch sm_90\)"
+    with pytest.raises(ptx.PtxError, match=expected):
         ptx.assemble(bad, "sm_90", ["k_bad"], PTXAS)
 
 
