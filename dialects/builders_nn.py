@@ -160,4 +160,27 @@ def upsample_nearest2d(x, output_size: Sequence[int], scales: Sequence[float] | 
     )
 
 
+
+
+# builders for the composites of ops_linalg / ops_reduce that builders.py does not cover
+
+
+def linear(x, w, bias=None):
+    from . import ops_linalg as L
+
+    return build(L.LinearOp, x, w, _opt(bias))
+
+
+def addmm(x, m1, m2, beta=1.0, alpha=1.0):
+    from . import ops_linalg as L
+
+    return build(L.AddmmOp, x, m1, m2, beta=float(beta), alpha=float(alpha))
+
+
+def layer_norm(x, normalized_shape: Sequence[int], weight=None, bias=None, eps=1e-5):
+    from . import ops_reduce as R
+
+    return build(R.LayerNormOp, x, _opt(weight, bias), normalized_shape=list(normalized_shape), eps=float(eps))
+
+
 __all__ = [n for n in dir() if not n.startswith("_") and n not in ("N", "build", "ir", "Sequence")]

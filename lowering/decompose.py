@@ -50,7 +50,8 @@ def documented_primitives() -> frozenset[str]:
     text = __doc__.split("Primitive set", 1)[1]
     names = set()
     for line in text.splitlines()[1:]:
-        names.update(w for w in line.split(":")[-1].split() if w.isidentifier())
+        if line.startswith("    "):  # the indented family lists; prose is not indented
+            names.update(w for w in line.split(":")[-1].split() if w.isidentifier())
     return frozenset(names)
 
 
@@ -179,13 +180,41 @@ def decompose_matmul(op):
         rows = DYN if DYN in sa[:-1] else math.prod(sa[:-1])
         out = tg.mm(tg.reshape(a, (rows, sa[-1])), b)
         return tg.reshape(out, (*sa[:-1], sb[-1]))
-    batch = shape_of(op.result)[:-2]
-    if batch.count(DYN) > 1:
-        raise ValueError(f"matmul with {batch.count(DYN)} dynamic batch dims is not supported")
-    flat = DYN if DYN in batch else math.prod(batch)
-    a3 = tg.reshape(tg.broadcast_to(a, (*batch, *sa[-2:])), (flat, *sa[-2:]))
-    b3 = tg.reshape(tg.broadcast_to(b, (*batch, *sb[-2:])), (flat, *sb[-2:]))
-    return tg.reshape(tg.bmm(a3, b3), shape_of(op.result))
+    return _batched_matmul(a, b, shape_of(op.result))
+
+
+def _prod(sizes) -> int:
+    return DYN if DYN in sizes else math.prod(sizes)
+
+
+def _batched_matmul(a, b, result_shape):
+    # One bmm over the batch dims both operands have; a batch dim only one operand has is
+    # folded into its rows (a) or columns (b), so nothing is broadcast to a size that may
+    # be dynamic (tg.broadcast_to cannot read a runtime size off another tensor).
+    sa, sb = shape_of(a), shape_of(b)
+    nb = len(result_shape) - 2
+    ab = (1,) * (nb - len(sa) + 2) + sa[:-2]
+    bb = (1,) * (nb - len(sb) + 2) + sb[:-2]
+    both = [i for i in range(nb) if ab[i] != 1 and bb[i] != 1]
+    a_only = [i for i in range(nb) if ab[i] != 1 and bb[i] == 1]
+    b_only = [i for i in range(nb) if bb[i] != 1 and ab[i] == 1]
+    units = [i for i in range(nb) if ab[i] == 1 and bb[i] == 1]
+    (m, k), n = sa[-2:], sb[-1]
+    a_full = tg.reshape(a, (*ab, m, k))
+    b_full = tg.reshape(b, (*bb, k, n))
+    rest_a = [i for i in range(nb) if i not in both and i not in a_only]
+    rest_b = [i for i in range(nb) if i not in both and i not in b_only]
+    a3 = tg.permute(a_full, [*both, *a_only, nb, nb + 1, *rest_a])
+    b3 = tg.permute(b_full, [*both, nb, *b_only, nb + 1, *rest_b])
+    batch = _prod([result_shape[i] for i in both])
+    a3 = tg.reshape(a3, (batch, _prod([*(ab[i] for i in a_only), m]), k))
+    b3 = tg.reshape(b3, (batch, k, _prod([*(bb[i] for i in b_only), n])))
+    out = tg.bmm(a3, b3)
+    # (both, a_only, M, b_only, N, units) -> (batch in order, M, N)
+    order = [*both, *a_only, nb, *b_only, nb + 1, *units]
+    sizes = [result_shape[i] if i < nb else (m if i == nb else n) for i in order]
+    out = tg.reshape(out, sizes)
+    return tg.permute(out, [order.index(i) for i in range(nb + 2)])
 
 
 @DECOMPOSE.register(L.LinearOp)

@@ -137,7 +137,11 @@ def decompose_sdpa(op):
         scores = tg.where(mask[0], scores, neg_inf)
     elif mask:
         scores = tg.add(scores, mask[0])
-    return tg.matmul(tg.softmax(scores, rank - 1), v)
+    probs = tg.softmax(scores, rank - 1)
+    if mask:  # a row masked out entirely attends to nothing (0), as ATen's safe softmax
+        empty_row = tg.eq(tg.reduce_max(scores, [rank - 1], True), neg_inf)
+        probs = tg.where(empty_row, tg.scalar(0.0, q), probs)
+    return tg.matmul(probs, v)
 
 
 @DECOMPOSE.register(N.EmbeddingOp)
