@@ -148,7 +148,8 @@ def import_graph(gm: fx.GraphModule, name: str = "main") -> ImportedGraph:
             func.ReturnOp(results)
         if not module.operation.verify():
             raise UnsupportedOpError("frontend: imported module failed to verify", op="verify")
-        return ImportedGraph(str(module), [n.name for n in tensor_args], out_vals)
+        text = module.operation.get_asm(enable_debug_info=True)  # keep file:line locations
+        return ImportedGraph(text, [n.name for n in tensor_args], out_vals)
 
 
 def _flat(x) -> list:
