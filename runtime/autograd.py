@@ -1,0 +1,141 @@
+"""Compiled training: a tg function's AOT forward and backward (tg-autodiff + tg-partition)
+compiled for the CPU and wrapped in a torch.autograd.Function, so `loss.backward()` and
+torch optimizers work on compiled graphs.
+
+Saved values that are plain inputs are not copied out of the forward: the autograd.Function
+keeps the caller's tensor (and torch's version counter catches in-place changes to it).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Sequence
+
+import torch
+from torch_mlir import ir
+from torch_mlir.dialects import func
+
+from ..dialects import make_context
+from ..dialects.types import element_type, is_float, shape_of
+from ..lowering.autodiff import COTANGENTS, GRAD_ARGS
+from ..lowering.partition import NUM_SAVED, SAVED_BYTES
+from .cpu import DEFAULT_PIPELINE, CpuFunction, OutputSpec, run_pipeline, torch_dtype
+from .tg_shapes import result_shapes
+
+AUTODIFF_PIPELINE = "tg-decompose{{targets=autodiff}},tg-autodiff{{wrt={wrt}}},canonicalize,cse,tg-partition{{policy={policy}}}"
+
+
+class CompiledAutograd:
+    """`entry` of a tg module compiled as a differentiable torch function.
+
+    Args:
+        module_text: a tg module holding `@entry` (e.g. the importer's `@main`).
+        requires_grad: per input, whether a gradient is wanted (non-float inputs never get one).
+        entry: the function to differentiate.
+        policy: tg-partition's policy ("min-cut" or "save-all").
+        pipeline: the CPU pipeline for the forward and backward functions.
+    Call it like the function; outputs are tensors connected to the autograd graph.
+    """
+
+    def __init__(self, module_text: str, requires_grad: Sequence[bool], entry: str = "main",
+                 policy: str = "min-cut", pipeline: str = DEFAULT_PIPELINE):
+        self.entry = entry
+        with make_context(), ir.Location.unknown():
+            module = ir.Module.parse(module_text)
+            f = _func(module, entry)
+            wrt = [i for i, (a, r) in enumerate(zip(f.arguments, requires_grad))
+                   if r and is_float(element_type(a.type))]
+            if not wrt:
+                raise ValueError(f"runtime: no floating-point input of '@{entry}' requires grad")
+            text = AUTODIFF_PIPELINE.format(wrt=",".join(map(str, wrt)), policy=policy)
+            run_pipeline(module, text, "autodiff")
+            fwd, bwd = _func(module, f"{entry}_fwd"), _func(module, f"{entry}_bwd")
+            self.grad_args = list(ir.DenseI64ArrayAttr(bwd.attributes[GRAD_ARGS]))
+            self.cotangents = list(ir.DenseI64ArrayAttr(bwd.attributes[COTANGENTS]))
+            self.saved_bytes = ir.IntegerAttr(fwd.attributes[SAVED_BYTES]).value
+            n_saved = ir.IntegerAttr(fwd.attributes[NUM_SAVED]).value
+            self.n_results = len(fwd.type.results) - n_saved
+            self.saved_inputs = _drop_returned_args(fwd, self.n_results)
+            self.fwd = CpuFunction(_only(fwd), _specs(fwd), entry=fwd.sym_name.value, pipeline=pipeline)
+            self.bwd = CpuFunction(_only(bwd), _specs(bwd), entry=bwd.sym_name.value, pipeline=pipeline)
+            self.float_results = [is_float(element_type(t)) for t in fwd.type.results[: self.n_results]]
+
+    def __call__(self, *inputs: torch.Tensor):
+        return _CompiledFunction.apply(self, *inputs)
+
+
+class _CompiledFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, runner: CompiledAutograd, *inputs):
+        outs = runner.fwd(*[t.detach() for t in inputs])
+        results, computed = outs[: runner.n_results], iter(outs[runner.n_results :])
+        # saved_inputs: per saved value, the input index it aliases, or None if computed.
+        saved = [inputs[i] if i is not None else next(computed) for i in runner.saved_inputs]
+        ctx.runner = runner
+        ctx.save_for_backward(*saved)
+        ctx.mark_non_differentiable(*[r for r, f in zip(results, runner.float_results) if not f])
+        return tuple(results)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        runner: CompiledAutograd = ctx.runner
+        cts = [grads[i] for i in runner.cotangents]
+        arg_grads = runner.bwd(*[t.detach() for t in ctx.saved_tensors], *cts)
+        out = [None] * (len(ctx.needs_input_grad) - 1)
+        for i, g in zip(runner.grad_args, arg_grads):
+            out[i] = g
+        return (None, *out)
+
+
+def _func(module: ir.Module, name: str) -> func.FuncOp:
+    for op in module.body.operations:
+        if isinstance(op, func.FuncOp) and op.sym_name.value == name:
+            return op
+    raise ValueError(f"runtime: no function '@{name}' in the module")
+
+
+def _only(f: func.FuncOp) -> str:
+    """A module holding just `f` (the others need no compiling)."""
+    return f"module {{\n{f}\n}}\n"
+
+
+def _drop_returned_args(fwd: func.FuncOp, n_results: int) -> list[int | None]:
+    """Stop @f_fwd returning saved values that are its own arguments (the caller keeps
+    the input tensor instead of a copy); report, per saved value, the input it is."""
+    ret = list(fwd.entry_block.operations)[-1]
+    values = list(ret.operands)
+    args = list(fwd.arguments)
+    sources: list[int | None] = []
+    kept = values[:n_results]
+    for v in values[n_results:]:
+        idx = next((i for i, a in enumerate(args) if a == v), None)
+        sources.append(idx)
+        if idx is None:
+            kept.append(v)
+    with ir.InsertionPoint(ret), ret.location:
+        func.ReturnOp(kept)
+    ret.erase()
+    fwd.attributes["function_type"] = ir.TypeAttr.get(
+        ir.FunctionType.get([a.type for a in args], [v.type for v in kept])
+    )
+    return sources
+
+
+def _specs(f: func.FuncOp) -> list[OutputSpec]:
+    """Output specs whose dynamic sizes come from replaying the function's shape rules."""
+    text = _only(f)
+    name = f.sym_name.value
+
+    @functools.lru_cache(maxsize=64)
+    def shapes(key):
+        with make_context():
+            module = ir.Module.parse(text)  # keep alive while its ops are read
+            return result_shapes(_func(module, name), key)
+
+    def shape_fn(i):
+        return lambda inputs: shapes(tuple(tuple(t.shape) for t in inputs))[i]
+
+    return [
+        OutputSpec(torch_dtype(element_type(t)), shape_of(t), shape_fn(i))
+        for i, t in enumerate(f.type.results)
+    ]

@@ -1,0 +1,78 @@
+"""Concrete result shapes of a tg function for concrete input shapes.
+
+The CPU runtime preallocates every output, so a function with dynamic result dims needs
+their sizes before the call. For functions the importer did not see (autodiff's
+@f_fwd/@f_bwd, whose saved values and gradients have no FX node) we replay the ops' own
+type inference (`TGOp.infer`) on static types: the verifier's rules are the shape rules.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+from torch_mlir import ir
+from torch_mlir.dialects import func
+
+from ..dialects import ops_elementwise as E
+from ..dialects import ops_shape as S
+from ..dialects.tg import TGOp
+from ..dialects.types import DYN, element_type, shape_of, tensor_type
+
+Shape = tuple[int, ...]
+
+
+def result_shapes(f: func.FuncOp, input_shapes: Sequence[Sequence[int]]) -> list[Shape]:
+    """Shapes of `f`'s results when its arguments have `input_shapes` (static ints)."""
+    args = list(f.arguments)
+    if len(args) != len(input_shapes):
+        raise ValueError(f"runtime: '@{f.sym_name.value}' takes {len(args)} inputs, got {len(input_shapes)}")
+    env: dict[ir.Value, Shape] = {a: tuple(s) for a, s in zip(args, input_shapes)}
+    with f.context:
+        for op in f.entry_block.operations:
+            if isinstance(op, func.ReturnOp):
+                return [env[v] for v in op.operands]
+            ins = [env[v] for v in op.operands]
+            for r, shape in zip(op.results, _op_shapes(op, ins)):
+                env[r] = shape
+    raise ValueError("runtime: function has no return")
+
+
+def _op_shapes(op, ins: list[Shape]) -> list[Shape]:
+    results = list(op.results)
+    if isinstance(op, TGOp):
+        types = [tensor_type(s, element_type(v)) for s, v in zip(ins, op.operands)]
+        attrs = {k: v for k, v in op.py_attrs().items() if not k.endswith("SegmentSizes")}
+        inferred = type(op).infer(types, **attrs)
+        inferred = list(inferred) if isinstance(inferred, (list, tuple)) else [inferred]
+        return [
+            shape_of(t) if t is not None else _declared(op, ins, r)
+            for t, r in zip(inferred, results)
+        ]
+    if op.operation.name == "tensor.cast":
+        return [ins[0]]
+    return [_static(op, r) for r in results]
+
+
+def _declared(op, ins: list[Shape], result: ir.Value) -> Shape:
+    """Ops whose result type is their own choice (reshape, broadcast_to, convert)."""
+    dst = shape_of(result)
+    if isinstance(op, E.ConvertOp):
+        return ins[0]
+    if isinstance(op, S.ReshapeOp):
+        if DYN in dst:
+            rest = math.prod(d for d in dst if d != DYN)
+            size = math.prod(ins[0]) // rest if rest else 0
+            return tuple(size if d == DYN else d for d in dst)
+        return dst
+    if isinstance(op, S.BroadcastToOp):
+        src, off = ins[0], len(dst) - len(ins[0])
+        return tuple(src[i - off] if d == DYN else d for i, d in enumerate(dst))
+    return _static(op, result)
+
+
+def _static(op, result: ir.Value) -> Shape:
+    shape = shape_of(result)
+    if DYN in shape:
+        raise ValueError(f"runtime: cannot compute the dynamic result shape of '{op.operation.name}'")
+    return shape
