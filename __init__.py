@@ -1,11 +1,18 @@
 """dynamlir: PyTorch 2.0's graph mode rebuilt on MLIR.
 
 `torch.compile(model, backend="dynamlir")` works without importing this package (entry
-point); `dynamlir.compile` and `dynamlir.export_mlir` are the direct APIs.
+point); `dynamlir.compile` and `dynamlir.export_mlir` are the direct APIs. They are
+imported lazily so that the shell tools (dynamlir-opt) start without loading torch.
 """
 
 from __future__ import annotations
 
-from .frontend.api import compile, export_mlir  # noqa: A004
-
 __all__ = ["compile", "export_mlir"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        from .frontend import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'dynamlir' has no attribute '{name}'")
