@@ -171,10 +171,13 @@ def parse_expectations(text: str) -> tuple[list[Expected], list[str]]:
     for lineno, src in enumerate(lines, 1):
         m = _EXPECT.search(src)
         if not m:
-            bad = re.search(r"expected-(error|warning|remark|note)\b", src)
+            # Only a comment that starts with a directive is a broken one: CHECK lines
+            # may mention the words.
+            bad = re.search(r"//\s*expected-(error|warning|remark|note)\b", src)
             if bad:
+                col = src.index("expected-", bad.start()) + 1
                 problems.append(
-                    f"{lineno}:{bad.start() + 1}: malformed expected-{bad.group(1)} directive, "
+                    f"{lineno}:{col}: malformed expected-{bad.group(1)} directive, "
                     "expects '{{message}}' after it"
                 )
                 continue
