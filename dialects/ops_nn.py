@@ -16,6 +16,7 @@ from torch_mlir.dialects.ext import Operand, Result
 
 from .ops_elementwise import FloatUnaryOp, _same_elem
 from .ops_reduce import normalized_dims, reduced_shape
+from .registry import NON_DIFFERENTIABLE
 from .tg import PURE, TGOp
 from .types import (
     DYN,
@@ -128,6 +129,9 @@ class IotaOp(TGOp, name="iota", traits=PURE):
     def infer(cls, types, dim=0, **attrs):
         shape = shape_of(types[0])
         return tensor_type((shape[normalize_dim(dim, len(shape))],), ir.IntegerType.get_signless(64))
+
+
+NON_DIFFERENTIABLE.add(IotaOp)  # integer positions: no gradient flows through them
 
 
 # --- composite activations ----------------------------------------------------------

@@ -170,12 +170,14 @@ def test_rule_errors_become_diagnostics():
 # --- numerics against eager -----------------------------------------------------------
 
 
+LOWER_TAIL = "canonicalize,cse,tg-lower-to-linalg,tg-cpu-linalg-to-llvm"
+
+
 def _pipelines(case: Case) -> list[str]:
-    """Decomposed, and kept whole where the op has a lowering of its own."""
-    out = ["tg-cpu-pipeline"]
-    name = case.op.removeprefix("tg.")
+    """Fully decomposed, and kept whole where the op has a lowering of its own."""
+    out = [f"tg-decompose,{LOWER_TAIL}"]
     if any(c.OPERATION_NAME == case.op and c in LOWER for c in TG.operations):
-        out.append(f"tg-decompose{{keep={name}}},canonicalize,cse,tg-lower-to-linalg,tg-cpu-linalg-to-llvm")
+        out.append(f"tg-decompose{{keep={case.op.removeprefix('tg.')}}},{LOWER_TAIL}")
     return out
 
 
