@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import deque
 
 from ..dialects import ops_elementwise as E
+from ..dialects import ops_nn as N
 from ..dialects import ops_shape as S
 
 # Cheap, memory-bound ops that the backward may recompute (an allowlist: new ops are
@@ -40,6 +41,7 @@ RECOMPUTABLE: tuple[type, ...] = (
     S.SliceOp,
     S.CatOp,
     S.DimSizeOp,
+    N.IotaOp,
 )
 
 

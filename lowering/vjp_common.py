@@ -116,7 +116,10 @@ def unreduce(grad: ir.Value, x: ir.Value, dims: Sequence[int], keepdim: bool) ->
 
 
 def unsqueeze(x: ir.Value, dims: Sequence[int], rank: int) -> ir.Value:
-    """Insert size-1 dims at positions `dims` of a rank-`rank` result."""
+    """Insert size-1 dims at positions `dims` of a rank-`rank` result. A 0-d `x` is
+    returned as is: it broadcasts like the keepdim shape (and 0-d reshapes are avoided)."""
+    if not shape_of(x):
+        return x
     src = iter(shape_of(x))
     new = [1 if i in dims else next(src) for i in range(rank)]
     if new.count(DYN) > 1:
