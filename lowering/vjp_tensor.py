@@ -99,6 +99,25 @@ def reduce_prod_vjp(op, g):
     return (tg.where(is_zero, at_zero, nonzero),)
 
 
+# Composites with rules of their own: tg-decompose{targets=autodiff} keeps them whole, so
+# the backward is PyTorch's fused formula, not the gradient of the decomposition (which
+# would also differentiate the max subtracted for stability, only to get zero).
+
+
+@VJP.register(R.SoftmaxOp)
+def softmax_vjp(op, g):
+    # dx = y (g - sum(g y, dim))
+    y, d = result(op), attr(op, "dim")
+    return (tg.mul(y, tg.sub(g, tg.reduce_sum(tg.mul(g, y), [d], True))),)
+
+
+@VJP.register(R.LogSoftmaxOp)
+def log_softmax_vjp(op, g):
+    # dx = g - exp(y) sum(g, dim)
+    y, d = result(op), attr(op, "dim")
+    return (tg.sub(g, tg.mul(tg.exp(y), tg.reduce_sum(g, [d], True))),)
+
+
 # --- shape ops ---------------------------------------------------------------------
 
 

@@ -40,18 +40,32 @@ def result_shapes(f: func.FuncOp, input_shapes: Sequence[Sequence[int]]) -> list
 
 def _op_shapes(op, ins: list[Shape]) -> list[Shape]:
     results = list(op.results)
+    if isinstance(op, S.SliceOp):
+        return [_slice(op, ins[0])]
     if isinstance(op, TGOp):
         types = [tensor_type(s, element_type(v)) for s, v in zip(ins, op.operands)]
         attrs = {k: v for k, v in op.py_attrs().items() if not k.endswith("SegmentSizes")}
         inferred = type(op).infer(types, **attrs)
         inferred = list(inferred) if isinstance(inferred, (list, tuple)) else [inferred]
-        return [
+        shapes = [
             shape_of(t) if t is not None else _declared(op, ins, r)
             for t, r in zip(inferred, results)
         ]
+        if any(DYN in s for s in shapes):
+            raise ValueError(f"runtime: no static result shape for '{op.operation.name}'")
+        return shapes
     if op.operation.name == "tensor.cast":
         return [ins[0]]
     return [_static(op, r) for r in results]
+
+
+def _slice(op, shape: Shape) -> Shape:
+    """Run-time slice size: `end` is clamped to the dim, -1 means to the end (as lowered)."""
+    a = {k: v for k, v in op.py_attrs().items()}
+    d = a["dim"] % len(shape)
+    end = shape[d] if a["end"] < 0 else min(a["end"], shape[d])
+    size = max(0, -(-(end - a["start"]) // a["step"]))
+    return shape[:d] + (size,) + shape[d + 1 :]
 
 
 def _declared(op, ins: list[Shape], result: ir.Value) -> Shape:

@@ -66,7 +66,7 @@ def test_non_differentiable_entries_are_justified(op):
     assert not floats, f"'{op.OPERATION_NAME}' returns {floats[0]} for float inputs but has no vjp rule"
 
 
-def test_vjp_table_holds_only_tg_primitives():
+def test_vjp_table_holds_only_tg_ops():
+    # composites may have a rule of their own (tg-decompose{targets=autodiff} keeps them)
     for op in VJP:
         assert op in TG.operations, f"vjp rule for '{op}' which is not a tg op"
-        assert not op.COMPOSITE, f"'{op.OPERATION_NAME}' is composite: decompose it before autodiff"

@@ -13,7 +13,7 @@ from dynamlir.dialects import builders as tg
 from dynamlir.dialects import builders_nn as nn
 from dynamlir.dialects import ops_elementwise as E
 from dynamlir.dialects.tg import build
-from dynamlir.dialects.types import shape_of
+from dynamlir.dialects.types import DYN, shape_of
 
 
 def pos(shape):
@@ -95,6 +95,10 @@ CASES = [
     _c("slice", lambda x: tg.slice(x, 1, 1, 4), lambda x: x[:, 1:4], [In((3, 6))]),
     _c("slice_step", lambda x: tg.slice(x, 1, 1, 6, 2), lambda x: x[:, 1:6:2], [In((3, 7))]),
     _c("slice_batch", lambda x: tg.slice(x, 0, 1, 3), lambda x: x[1:3], [fixed((5, 2))]),
+    # along a dynamic dim: "to the end" (end -1) and a static prefix of unknown remainder
+    _c("slice_dynamic_to_end", lambda x: tg.slice(x, 0, 1, -1 if shape_of(x)[0] == DYN else 4),
+       lambda x: x[1:], [In((4, 2))]),
+    _c("slice_dynamic_prefix", lambda x: tg.slice(x, 0, 1, 3), lambda x: x[1:3], [In((4, 2))]),
     _c("cat", lambda a, b: tg.cat([a, b], 1), lambda a, b: torch.cat([a, b], 1),
        [In((3, 2)), In((3, 4))]),
     # nn primitives

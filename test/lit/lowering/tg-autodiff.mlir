@@ -163,3 +163,21 @@ func.func @dynamic_arg(%x: tensor<?x3xf32>, %i: tensor<4xi64>, %b: tensor<4x3xf3
 func.func private @helper(%x: tensor<3xf32>) -> tensor<3xf32> {
   return %x : tensor<3xf32>
 }
+
+// -----
+
+// softmax has a rule of its own, so tg-decompose{targets=autodiff} keeps it and the
+// backward is y * (g - sum(g * y)), not the gradient of the max-shifted decomposition.
+// CHECK-LABEL: func.func @softmax_joint(
+// CHECK-SAME:    %[[X:.*]]: tensor<2x8xf32>, %[[CT:.*]]: tensor<2x8xf32>)
+// CHECK:         %[[Y:.*]] = "tg.softmax"(%[[X]]) {dim = 1 : i64}
+// CHECK-NEXT:    %[[GY:.*]] = "tg.mul"(%[[CT]], %[[Y]])
+// CHECK-NEXT:    %[[S:.*]] = "tg.reduce_sum"(%[[GY]]) {dims = [1], keepdim = true}
+// CHECK-NEXT:    %[[D:.*]] = "tg.sub"(%[[CT]], %[[S]])
+// CHECK-NEXT:    %[[DX:.*]] = "tg.mul"(%[[Y]], %[[D]])
+// CHECK-NEXT:    return %[[Y]], %[[DX]]
+// CHECK-NOT:     "tg.reduce_max"
+func.func @softmax(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+  %0 = "tg.softmax"(%x) {dim = 1 : i64} : (tensor<2x8xf32>) -> tensor<2x8xf32>
+  return %0 : tensor<2x8xf32>
+}
