@@ -83,7 +83,8 @@ def public_funcs(module) -> list[func.FuncOp]:
     for op in module.regions[0].blocks[0].operations:
         if not isinstance(op, func.FuncOp) or op.is_external or PRIMAL in op.attributes:
             continue
-        vis = op.attributes["sym_visibility"].value if "sym_visibility" in op.attributes else "public"
+        attrs = op.attributes
+        vis = attrs["sym_visibility"].value if "sym_visibility" in attrs else "public"
         if vis == "public":
             out.append(op)
     return out
@@ -204,7 +205,9 @@ def backprop(op, grads: Gradients, active: set) -> None:
             g = outs[0] if len(outs) == 1 else outs
             op_grads = rule(op, g)
             if len(op_grads) != len(operands):
-                raise ValueError(f"rule returned {len(op_grads)} gradients, expected {len(operands)}")
+                raise ValueError(
+                    f"rule returned {len(op_grads)} gradients, expected {len(operands)}"
+                )
             for i in wanted:
                 if op_grads[i] is not None:
                     grads.add(operands[i], op_grads[i])
@@ -232,11 +235,13 @@ def sym(f) -> str:
 def body_ops(f) -> list:
     region = f.regions[0]
     if len(region.blocks) != 1:
-        raise AutodiffError(f.location, f"'@{sym(f)}' must have one block, got {len(region.blocks)}")
+        n = len(region.blocks)
+        raise AutodiffError(f.location, f"'@{sym(f)}' must have one block, got {n}")
     ops = list(region.blocks[0].operations)
     for op in ops:
         if len(op.regions):
-            raise AutodiffError(op.location, f"'{op.operation.name}' has regions: not differentiable")
+            name = op.operation.name
+            raise AutodiffError(op.location, f"'{name}' has regions: not differentiable")
     return ops
 
 

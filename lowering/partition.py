@@ -34,7 +34,8 @@ def partition(module, pass_, policy: str = "min-cut", keep_joint: str = "false")
     """
     errors = []
     if policy not in POLICIES:
-        errors.append((module.location, f"unknown policy '{policy}' (allowed: {', '.join(POLICIES)})"))
+        allowed = ", ".join(POLICIES)
+        errors.append((module.location, f"unknown policy '{policy}' (allowed: {allowed})"))
     for joint in [] if errors else joint_funcs(module):
         try:
             split(joint, policy)
@@ -77,7 +78,8 @@ class JointGraph:
             if any(v in self.backward for v in op.operands):
                 self.backward.update(op.results)
         if any(v in self.backward for v in self.results):
-            raise AutodiffError(joint.location, f"a result of '@{sym(joint)}' depends on a cotangent")
+            msg = f"a result of '@{sym(joint)}' depends on a cotangent"
+            raise AutodiffError(joint.location, msg)
         self.producer = {r: op for op in self.ops for r in op.results}
         self.fwd_ops = self.ancestors(self.results)
 
@@ -105,7 +107,11 @@ class JointGraph:
         for op in self.ops:
             if op.operation in bwd_ops:
                 read.difference_update(op.results)
-        return [v for v in self.values() if v in read and v not in self.backward and not self.is_constant(v)]
+        return [
+            v
+            for v in self.values()
+            if v in read and v not in self.backward and not self.is_constant(v)
+        ]
 
     def values(self) -> list:
         return self.primals + [r for op in self.ops for r in op.results]
@@ -155,7 +161,8 @@ def split(joint: func.FuncOp, policy: str) -> tuple[func.FuncOp, func.FuncOp]:
     base = sym(joint).removesuffix("_joint")
     for name in (f"{base}_fwd", f"{base}_bwd"):
         if symbol_exists(joint, name):
-            raise AutodiffError(joint.location, f"cannot create '@{name}': the symbol already exists")
+            msg = f"cannot create '@{name}': the symbol already exists"
+            raise AutodiffError(joint.location, msg)
     with joint.location:
         fwd = extract(joint, f"{base}_fwd", g, g.primals, g.results + saved, stop=set())
         bwd = extract(joint, f"{base}_bwd", g, saved + g.cotangents, g.grads, stop=set(saved))
@@ -189,9 +196,9 @@ def extract(joint, name: str, g: JointGraph, inputs: list, outputs: list, stop: 
             new = op.operation.clone()
             for i, v in enumerate(op.operands):
                 if v not in mapping:
-                    raise AutodiffError(
-                        op.location, f"'{op.operation.name}' in '@{name}' reads a value it cannot see"
-                    )
+                    what = op.operation.name
+                    msg = f"'{what}' in '@{name}' reads a value it cannot see"
+                    raise AutodiffError(op.location, msg)
                 new.operands[i] = mapping[v]
             mapping.update(zip(op.results, new.results))
         func.ReturnOp([mapping[v] for v in outputs])

@@ -1,7 +1,8 @@
 """The VJP table's contents: importing this module registers a rule for every
 differentiable primitive tg op and lists the rest in NON_DIFFERENTIABLE.
 
-Rules live by family in vjp_elementwise.py, vjp_tensor.py and vjp_nn.py; shared helpers (sum_to_shape, zeros_like) are in vjp_common.py.
+Rules live by family in vjp_elementwise.py, vjp_tensor.py and vjp_nn.py; shared helpers
+(sum_to_shape, zeros_like) are in vjp_common.py.
 Contract: `<op>_vjp(op, grad) -> tuple[Value | None, ...]`, one entry per operand.
 """
 

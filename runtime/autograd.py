@@ -22,7 +22,10 @@ from ..lowering.partition import NUM_SAVED, SAVED_BYTES
 from .cpu import DEFAULT_PIPELINE, CpuFunction, OutputSpec, run_pipeline, torch_dtype
 from .tg_shapes import result_shapes
 
-AUTODIFF_PIPELINE = "tg-decompose{{targets=autodiff}},tg-autodiff{{wrt={wrt}}},canonicalize,cse,tg-partition{{policy={policy}}}"
+AUTODIFF_PIPELINE = (
+    "tg-decompose{{targets=autodiff}},tg-autodiff{{wrt={wrt}}},canonicalize,cse,"
+    "tg-partition{{policy={policy}}}"
+)
 
 
 class CompiledAutograd:
@@ -56,9 +59,12 @@ class CompiledAutograd:
             n_saved = ir.IntegerAttr(fwd.attributes[NUM_SAVED]).value
             self.n_results = len(fwd.type.results) - n_saved
             self.saved_inputs = _drop_returned_args(fwd, self.n_results)
-            self.fwd = CpuFunction(_only(fwd), _specs(fwd), entry=fwd.sym_name.value, pipeline=pipeline)
-            self.bwd = CpuFunction(_only(bwd), _specs(bwd), entry=bwd.sym_name.value, pipeline=pipeline)
-            self.float_results = [is_float(element_type(t)) for t in fwd.type.results[: self.n_results]]
+            self.fwd, self.bwd = (
+                CpuFunction(_only(f), _specs(f), entry=f.sym_name.value, pipeline=pipeline)
+                for f in (fwd, bwd)
+            )
+            results = fwd.type.results[: self.n_results]
+            self.float_results = [is_float(element_type(t)) for t in results]
 
     def __call__(self, *inputs: torch.Tensor):
         return _CompiledFunction.apply(self, *inputs)

@@ -26,7 +26,8 @@ def result_shapes(f: func.FuncOp, input_shapes: Sequence[Sequence[int]]) -> list
     """Shapes of `f`'s results when its arguments have `input_shapes` (static ints)."""
     args = list(f.arguments)
     if len(args) != len(input_shapes):
-        raise ValueError(f"runtime: '@{f.sym_name.value}' takes {len(args)} inputs, got {len(input_shapes)}")
+        name, n = f.sym_name.value, len(input_shapes)
+        raise ValueError(f"runtime: '@{name}' takes {len(args)} inputs, got {n}")
     env: dict[ir.Value, Shape] = {a: tuple(s) for a, s in zip(args, input_shapes)}
     with f.context:
         for op in f.entry_block.operations:
@@ -88,5 +89,6 @@ def _declared(op, ins: list[Shape], result: ir.Value) -> Shape:
 def _static(op, result: ir.Value) -> Shape:
     shape = shape_of(result)
     if DYN in shape:
-        raise ValueError(f"runtime: cannot compute the dynamic result shape of '{op.operation.name}'")
+        name = op.operation.name
+        raise ValueError(f"runtime: cannot compute the dynamic result shape of '{name}'")
     return shape

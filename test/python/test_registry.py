@@ -63,7 +63,8 @@ def test_non_differentiable_entries_are_justified(op):
         results = op.infer([f32] * n)
         results = results if isinstance(results, (list, tuple)) else [results]
         floats = [r for r in results if is_float(ir.RankedTensorType(r).element_type)]
-    assert not floats, f"'{op.OPERATION_NAME}' returns {floats[0]} for float inputs but has no vjp rule"
+    name = op.OPERATION_NAME
+    assert not floats, f"'{name}' returns {floats[0]} for float inputs but has no vjp rule"
 
 
 def test_vjp_table_holds_only_tg_ops():

@@ -69,7 +69,8 @@ CASES = [
     _c("atan2", lambda a, b: build(E.Atan2Op, a, b), torch.atan2, [In((3, 4)), In((3, 4))]),
     _c("where", lambda a, b: tg.where(tg.gt(a, b), a, tg.mul(b, 2.0)),
        lambda a, b: torch.where(a > b, a, b * 2.0), [In((4, 5)), fixed((5,))]),
-    _c("convert_f64", lambda x: tg.convert(tg.mul(tg.convert(x, ir.F64Type.get()), 3.0), ir.F32Type.get()),
+    _c("convert_f64",
+       lambda x: tg.convert(tg.mul(tg.convert(x, ir.F64Type.get()), 3.0), ir.F32Type.get()),
        lambda x: (x.double() * 3.0).float(), [In((3, 4))]),
     # contractions
     _c("mm", tg.mm, torch.mm, [In((3, 5)), fixed((5, 4))]),
@@ -89,7 +90,8 @@ CASES = [
     # shape ops
     _c("reshape", lambda x: tg.reshape(x, (shape_of(x)[0], 6)), lambda x: x.reshape(x.shape[0], 6),
        [In((3, 2, 3))]),
-    _c("permute", lambda x: tg.permute(x, [2, 0, 1]), lambda x: x.permute(2, 0, 1), [In((3, 4, 2))]),
+    _c("permute", lambda x: tg.permute(x, [2, 0, 1]), lambda x: x.permute(2, 0, 1),
+       [In((3, 4, 2))]),
     _c("broadcast_to", lambda x: tg.broadcast_to(x, (3, 4, 5)), lambda x: x.expand(3, 4, 5),
        [fixed((4, 1))]),
     _c("slice", lambda x: tg.slice(x, 1, 1, 4), lambda x: x[:, 1:4], [In((3, 6))]),
