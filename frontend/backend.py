@@ -102,6 +102,8 @@ class CompiledGraph:
             for v in imported.outputs
         ]
         self.function = CpuFunction(imported.module_text, specs, pipeline=pipeline)
+        self.pipeline = pipeline
+        self._autograd: dict[tuple[bool, ...], Any] = {}
         self.module_text = imported.module_text
         # Compile now for the example inputs' layouts, so failures surface at compile time.
         self.function.variant(tuple(t.is_contiguous() for t in fake_inputs))
@@ -116,9 +118,25 @@ class CompiledGraph:
     def __call__(self, *args):
         inputs = [self._tensor(kind, ref, args) for kind, ref in self.sources]
         if torch.is_grad_enabled() and any(t.requires_grad for t in inputs):
-            warn_fallback(UnsupportedOpError(
-                "gradients are not compiled yet; this call ran eagerly", op="autograd"))
-            return self.gm(*args)
+            if self.mutations:
+                # Mutating inputs inside a differentiated graph is not compiled yet.
+                warn_fallback(UnsupportedOpError(
+                    "a graph that mutates its inputs under autograd ran eagerly", op="autograd"))
+                return self.gm(*args)
+            key = tuple(t.requires_grad for t in inputs)
+            if (fn := self._autograd.get(key)) is None:
+                from ..runtime.autograd import CompiledAutograd
+
+                try:
+                    fn = CompiledAutograd(self.module_text, key, entry="main", policy="min-cut",
+                                          pipeline=self.pipeline)
+                except (CompileError, ValueError) as e:
+                    warn_fallback(UnsupportedOpError(str(e), op="autograd"))
+                    fn = self.gm
+                self._autograd[key] = fn
+            if fn is self.gm:
+                return self.gm(*args)
+            return tuple(fn(*inputs))
         with torch.no_grad():
             outs = self.function(*[t.detach() for t in inputs])
             for i, kind, ref in self.mutations:

@@ -62,6 +62,8 @@ def lower_reshape(op):
         if len(src) > len(dst):
             return collapse_to(x, groups, rtype)
         return expand_to(x, groups, rtype, list(dst))
+    if not src:  # a scalar into all-ones dims: expand with no reassociation groups
+        return expand_to(x, [], rtype, [1] * len(dst))
     # General case: flatten, then expand; the one dynamic result dim is numel / the rest.
     elem = element_type(x)
     flat = x
