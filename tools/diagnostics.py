@@ -222,6 +222,10 @@ def verify(
 
     def flat(ds):
         for d in ds:
+            # mlir-opt turns off the op dump note under --verify-diagnostics; it cannot be
+            # turned off from Python, so it is dropped here instead.
+            if d.severity == "note" and d.message.startswith("see current operation:"):
+                continue
             yield d
             yield from flat(d.notes)
 
