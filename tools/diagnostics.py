@@ -192,7 +192,9 @@ def parse_expectations(text: str) -> tuple[list[Expected], list[str]]:
             try:
                 e.pattern = _regex_of(body)
             except re.error as err:
-                problems.append(f"{lineno}:{m.start() + 1}: invalid regex in expected-{severity}-re: {err}")
+                problems.append(
+                    f"{lineno}:{m.start() + 1}: invalid regex in expected-{severity}-re: {err}"
+                )
                 continue
         if at == "@above":
             e.line = last_plain
@@ -245,6 +247,8 @@ def verify(
     for e in expected:
         if not e.matched:
             line, col = e.where
-            loc = Diag("error", f'expected {e.severity} "{e.text}" was not produced', file, line, col)
+            loc = Diag(
+                "error", f'expected {e.severity} "{e.text}" was not produced', file, line, col
+            )
             complaints.append(sources.format(loc, file))
     return complaints

@@ -22,18 +22,30 @@ from .source import DEFAULT_SPLIT_MARKER, ParseFailed, parse_module, print_modul
 
 TOOL = "dynamlir-opt"
 
-_PIPELINE = Flag("pipeline", "value", "the pass pipeline, 'builtin.module(a,b{x=1},func.func(c))'", "PIPELINE")
+_PIPELINE = Flag(
+    "pipeline", "value", "the pass pipeline, 'builtin.module(a,b{x=1},func.func(c))'", "PIPELINE"
+)
 FLAGS: dict[str, Flag] = {
     "o": Flag("output", "value", "output file ('-' for stdout)", "FILE"),
     "pass-pipeline": _PIPELINE,
     "p": _PIPELINE,
     "split-input-file": Flag("split", "bool", "process chunks separated by '// -----' one by one"),
-    "verify-diagnostics": Flag("verify_diagnostics", "bool", "check diagnostics against expected-* comments"),
-    "list-passes": Flag("list_passes", "bool", "list dynamlir passes and pipelines with their options"),
-    "mlir-print-ir-before-all": Flag("before_all", "bool", "print the IR before every pass (stderr)"),
+    "verify-diagnostics": Flag(
+        "verify_diagnostics", "bool", "check diagnostics against expected-* comments"
+    ),
+    "list-passes": Flag(
+        "list_passes", "bool", "list dynamlir passes and pipelines with their options"
+    ),
+    "mlir-print-ir-before-all": Flag(
+        "before_all", "bool", "print the IR before every pass (stderr)"
+    ),
     "mlir-print-ir-after-all": Flag("after_all", "bool", "print the IR after every pass (stderr)"),
-    "mlir-print-ir-before": Flag("before", "list", "print the IR before the named passes", "PASS[,PASS]"),
-    "mlir-print-ir-after": Flag("after", "list", "print the IR after the named passes", "PASS[,PASS]"),
+    "mlir-print-ir-before": Flag(
+        "before", "list", "print the IR before the named passes", "PASS[,PASS]"
+    ),
+    "mlir-print-ir-after": Flag(
+        "after", "list", "print the IR after the named passes", "PASS[,PASS]"
+    ),
     "mlir-print-ir-module-scope": Flag("module_scope", "bool", "IR dumps show the whole module"),
     "mlir-timing": Flag("timing", "bool", "report each pass's wall time (stderr)"),
     "mlir-print-debuginfo": Flag("debuginfo", "bool", "print locations"),
@@ -64,13 +76,17 @@ def run(argv: list[str]) -> int:
     opts, positional, pass_flags = parse_command_line(argv, FLAGS, DEFAULTS)
     if opts["help"]:
         print(usage(TOOL, "[options] [input.mlir | -]", FLAGS))
-        print("\nany registered pass is also a flag: -tg-decompose, '-tg-decompose=keep=softmax', -cse")
+        print(
+            "\nany registered pass is also a flag: -tg-decompose, '-tg-decompose=keep=softmax', -cse"
+        )
         return 0
     if opts["list_passes"]:
         print(list_passes())
         return 0
     if len(positional) > 1:
-        raise UsageError(f"expects at most one input file, got {len(positional)}: {' '.join(positional)}")
+        raise UsageError(
+            f"expects at most one input file, got {len(positional)}: {' '.join(positional)}"
+        )
     ctx = make_context()
     ctx.allow_unregistered_dialects = opts["unregistered"]
     # One thread: deterministic diagnostic and IR-dump order, and Python callbacks
@@ -110,7 +126,11 @@ def flag_steps(name: str, value: str | None) -> list:
     try:
         return pipeline_steps(element)
     except PipelineError as e:
-        if name not in PASSES and name not in PIPELINES and "does not refer to a registered" in str(e):
+        if (
+            name not in PASSES
+            and name not in PIPELINES
+            and "does not refer to a registered" in str(e)
+        ):
             raise UsageError(
                 f"unknown option or pass '-{name}' (see '{TOOL} --help' and '--list-passes')"
             ) from None
@@ -183,7 +203,9 @@ class Driver:
             with open(path, "rb") as f:
                 return path, f.read().decode("utf-8", errors="replace")
         except OSError as e:
-            raise ToolError(f"{TOOL}: error: cannot open input file '{path}': {e.strerror}") from None
+            raise ToolError(
+                f"{TOOL}: error: cannot open input file '{path}': {e.strerror}"
+            ) from None
 
     def write_output(self, text: str, failed: bool) -> None:
         path = self.o["output"]
@@ -195,7 +217,9 @@ class Driver:
                 with open(path, "w") as f:
                     f.write(text)
             except OSError as e:
-                raise ToolError(f"{TOOL}: error: cannot write output file '{path}': {e.strerror}") from None
+                raise ToolError(
+                    f"{TOOL}: error: cannot write output file '{path}': {e.strerror}"
+                ) from None
 
     def process(self, text: str) -> tuple[bool, str | None]:
         """Parse, run and print one chunk; returns (success, output or None)."""
@@ -203,11 +227,15 @@ class Driver:
             output = self.transform(text, col)
             diags = col.take()
         if output is None and not any(d.severity == "error" for d in diags):
-            what = "input did not parse" if self._stage == "parse" else f"pass '{self._stage}' failed"
+            what = (
+                "input did not parse" if self._stage == "parse" else f"pass '{self._stage}' failed"
+            )
             diags.append(Diag("error", f"{what} (no diagnostic was emitted)"))
         if self.o["verify_diagnostics"]:
             expected, problems = parse_expectations(text)
-            complaints = [f"{self.name}:{p.split(': ', 1)[0]}: error: {p.split(': ', 1)[1]}" for p in problems]
+            complaints = [
+                f"{self.name}:{p.split(': ', 1)[0]}: error: {p.split(': ', 1)[1]}" for p in problems
+            ]
             complaints += verify(diags, expected, self.sources, self.name)
             for c in complaints:
                 print(c, file=sys.stderr)

@@ -29,9 +29,13 @@ FLAGS: dict[str, Flag] = {
     "input-shape": Flag(
         "inputs", "list", "a random input, e.g. 2x3 (f32), 2x3xi64, f32 (0-d); repeatable", "SHAPE"
     ),
-    "input": Flag("inputs", "list", "an input from a .npy file; repeatable, in argument order", "FILE"),
+    "input": Flag(
+        "inputs", "list", "an input from a .npy file; repeatable, in argument order", "FILE"
+    ),
     "seed": Flag("seed", "value", "seed for the random inputs (default 0)", "N"),
-    "precision": Flag("precision", "value", "digits after the point in printed floats (default 4)", "N"),
+    "precision": Flag(
+        "precision", "value", "digits after the point in printed floats (default 4)", "N"
+    ),
     "print-inputs": Flag("print_inputs", "bool", "print the inputs before the results"),
     "pipeline": Flag("pipeline", "value", "CPU pipeline (default: tg-cpu-pipeline)", "PIPELINE"),
     "help": Flag("help", "bool", "show this help"),
@@ -150,7 +154,9 @@ def parse_shape(text: str) -> tuple[tuple[int, ...], torch.dtype]:
     m = re.fullmatch(r"((?:\d+x)*\d+)?(?:x?([a-z]+\d+))?", text.strip())
     if not m or not text.strip() or (m.group(2) and m.group(2) not in _DTYPES):
         allowed = ", ".join(_DTYPES)
-        raise UsageError(f"bad input shape '{text}', expected e.g. 2x3 or 2x3xi64 (dtypes: {allowed})")
+        raise UsageError(
+            f"bad input shape '{text}', expected e.g. 2x3 or 2x3xi64 (dtypes: {allowed})"
+        )
     dims = tuple(int(d) for d in m.group(1).split("x")) if m.group(1) else ()
     return dims, _DTYPES[m.group(2) or "f32"]
 
@@ -174,12 +180,16 @@ def compile_entry(module_text: str, entry: str, inputs: list[torch.Tensor], pipe
             fits = len(shape) == t.dim() and all(s in (DYN, d) for s, d in zip(shape, t.shape))
             if not fits or t.dtype != dtype:
                 got = "x".join(map(str, t.shape)) + f" {t.dtype}"
-                raise ToolError(f"{TOOL}: error: input #{i} of '@{entry}' expects {want}, got {got}")
+                raise ToolError(
+                    f"{TOOL}: error: input #{i} of '@{entry}' expects {want}, got {got}"
+                )
         specs = []
         for i, t in enumerate(outs):
             shape = shape_of(t)
             shape_fn = _shape_fn(module_text, entry, i) if DYN in shape else None
-            specs.append(OutputSpec(torch_dtype(ir.RankedTensorType(t).element_type), shape, shape_fn))
+            specs.append(
+                OutputSpec(torch_dtype(ir.RankedTensorType(t).element_type), shape, shape_fn)
+            )
     try:
         fn = CpuFunction(module_text, specs, entry=entry, pipeline=pipeline)
         fn.variant(tuple(t.is_contiguous() for t in inputs))  # compile now: errors surface here
@@ -194,7 +204,9 @@ def _find(module: ir.Module, entry: str):
             return op
     names = [op.attributes["sym_name"].value for op in module.body.operations
              if op.operation.name == "func.func"]  # fmt: skip
-    raise ToolError(f"{TOOL}: error: no function '@{entry}' in the module (functions: {', '.join(names) or 'none'})")
+    raise ToolError(
+        f"{TOOL}: error: no function '@{entry}' in the module (functions: {', '.join(names) or 'none'})"
+    )
 
 
 def _shape_fn(module_text: str, entry: str, index: int):

@@ -33,7 +33,10 @@ TIMEOUT_S = 60
 ARGV_VARIANTS = [
     [],
     ["--split-input-file"],
-    ["--split-input-file", "--pass-pipeline=builtin.module(tg-decompose,func.func(canonicalize,cse))"],
+    [
+        "--split-input-file",
+        "--pass-pipeline=builtin.module(tg-decompose,func.func(canonicalize,cse))",
+    ],
     ["--split-input-file", "--verify-diagnostics"],
     ["-tg-decompose", "--mlir-print-op-generic", "--mlir-print-debuginfo"],
 ]
@@ -62,13 +65,15 @@ def mutate(text: str, rng: random.Random) -> tuple[str, str]:
     """One random mutation of the IR (not the comments) in `text`, and its kind."""
     code = code_positions(text)
     at = lambda: rng.choice(code)  # noqa: E731
-    kind = rng.choice(["truncate", "flip", "delete_token", "duplicate_token", "drop_bracket", "splice"])
+    kind = rng.choice(
+        ["truncate", "flip", "delete_token", "duplicate_token", "drop_bracket", "splice"]
+    )
     if kind == "truncate":
         return text[: at()], kind
     if kind == "flip":
         chars = list(text)
         for _ in range(rng.randint(1, 8)):
-            chars[at()] = rng.choice([chr(rng.randrange(1, 256)), rng.choice("{}()<>[]%@:,=\"0x?-")])
+            chars[at()] = rng.choice([chr(rng.randrange(1, 256)), rng.choice('{}()<>[]%@:,="0x?-')])
         return "".join(chars), kind
     inside = set(code)
     tokens = [m for m in _TOKEN.finditer(text) if m.start() in inside]

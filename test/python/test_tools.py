@@ -28,7 +28,9 @@ def test_every_tg_op_has_a_round_trip_case():
 
 
 def test_pipeline_steps_flatten_nested_upstream_pipelines():
-    steps = pipeline_steps("builtin.module(tg-decompose{targets=cpu}, func.func(canonicalize, cse))")
+    steps = pipeline_steps(
+        "builtin.module(tg-decompose{targets=cpu}, func.func(canonicalize, cse))"
+    )
     assert [s.argument for s in steps] == ["tg-decompose", "canonicalize", "cse"]
     assert [s.text for s in steps[1:]] == ["func.func(canonicalize)", "func.func(cse)"]
     assert steps[0].fn.keywords == {"targets": "cpu"}
@@ -52,9 +54,18 @@ def test_pass_options_take_the_type_of_their_default(typed_pass):
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("tg-test-typed{count=many}", "pass 'tg-test-typed' option 'count' expects an integer, got 'many'"),
-        ("tg-test-typed{strict=maybe}", "pass 'tg-test-typed' option 'strict' expects true or false, got 'maybe'"),
-        ("tg-test-typed{size=1}", "pass 'tg-test-typed' has no option 'size' (allowed: count, scale, strict)"),
+        (
+            "tg-test-typed{count=many}",
+            "pass 'tg-test-typed' option 'count' expects an integer, got 'many'",
+        ),
+        (
+            "tg-test-typed{strict=maybe}",
+            "pass 'tg-test-typed' option 'strict' expects true or false, got 'maybe'",
+        ),
+        (
+            "tg-test-typed{size=1}",
+            "pass 'tg-test-typed' has no option 'size' (allowed: count, scale, strict)",
+        ),
     ],
 )
 def test_bad_pass_options_are_rejected(typed_pass, text, message):
@@ -122,7 +133,10 @@ def test_a_raising_pass_is_an_internal_error_without_traceback(tmp_path, monkeyp
     path.write_text("func.func @f() {\n  return\n}\n")
     assert main([str(path), "-tg-test-raise"]) == 2
     err = capsys.readouterr().err
-    assert err.strip() == "dynamlir-opt: internal error: pass 'tg-test-raise' raised RuntimeError: boom"
+    assert (
+        err.strip()
+        == "dynamlir-opt: internal error: pass 'tg-test-raise' raised RuntimeError: boom"
+    )
 
 
 def test_output_file_is_written_only_on_success(tmp_path, capsys):
