@@ -199,14 +199,23 @@ def compile_entry(module_text: str, entry: str, inputs: list[torch.Tensor], pipe
 
 
 def _find(module: ir.Module, entry: str):
+    funcs = {}
     for op in module.body.operations:
-        if op.operation.name == "func.func" and op.attributes["sym_name"].value == entry:
-            return op
-    names = [op.attributes["sym_name"].value for op in module.body.operations
-             if op.operation.name == "func.func"]  # fmt: skip
-    raise ToolError(
-        f"{TOOL}: error: no function '@{entry}' in the module (functions: {', '.join(names) or 'none'})"
-    )
+        if op.operation.name in ("func.func", "llvm.func") and "sym_name" in op.attributes:
+            funcs[ir.StringAttr(op.attributes["sym_name"]).value] = op
+    op = funcs.get(entry)
+    if op is None:
+        names = ", ".join(funcs) or "none"
+        raise ToolError(f"{TOOL}: error: no function '@{entry}' in the module (functions: {names})")
+    if op.operation.name == "llvm.func":
+        # After LLVM conversion the signature is expanded memref descriptors with opaque
+        # pointers: element types and result shapes are gone, so the entry cannot be called
+        # safely from the command line. The tensor-level module still can.
+        raise ToolError(
+            f"{TOOL}: error: '@{entry}' is already in the LLVM dialect; give the module at tg or "
+            "linalg-on-tensors level (the CPU lowering is done here)"
+        )
+    return op
 
 
 def _shape_fn(module_text: str, entry: str, index: int):

@@ -9,6 +9,7 @@
 // RUN: dynamlir-run %s --entry ints --input-shape 5xi64 --seed 3 --print-inputs | filecheck %s --check-prefix=INTS
 // RUN: dynamlir-run %s --entry scalar --input-shape f32 --input-shape 2x3 --seed 0 --print-inputs | filecheck %s --check-prefix=SCALAR
 // RUN: dynamlir-opt %s -tg-decompose | dynamlir-run - --input %t.x.npy | filecheck %s
+// RUN: dynamlir-opt %s -tg-decompose -tg-lower-to-linalg | dynamlir-run - --input %t.x.npy | filecheck %s
 
 // Rows of softmax([[0, 1, 2], [3, 4, 5]]) are both softmax([0, 1, 2]).
 // CHECK:      result[0]: shape=(2, 3) dtype=float32
