@@ -4,7 +4,7 @@ Each case mutates a valid `.mlir` file (truncation, byte flips, token deletion, 
 duplication, bracket removal, splicing two files) and runs the tool on it. The contract:
 no Python traceback, no hang, exit status 0 or 1, and a diagnostic whenever it is 1.
 
-Cases run in-process (`main(argv)`) inside a forked worker, which gives speed (one
+Cases run in-process (`main(argv)`) inside a worker process, which gives speed (one
 import) and a hard timeout (a hung or crashed worker is detected, not waited on).
 DYNAMLIR_FUZZ_COUNT sets the number of cases (default 500, about 15 s), DYNAMLIR_FUZZ_SEED the seed.
 """
@@ -138,9 +138,9 @@ CASES = make_cases(COUNT, SEED)
 
 @pytest.fixture(scope="module")
 def pool():
-    import dynamlir.tools.opt_driver  # noqa: F401  (import once, before forking)
-
-    ctx = multiprocessing.get_context("fork")
+    # spawn, not fork: forking a pytest process whose other tests started torch or MLIR
+    # threads can deadlock the child. The worker imports the tool once (well under 1 s).
+    ctx = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as ex:
         yield ex
 
