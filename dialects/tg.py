@@ -53,6 +53,7 @@ class TGOp(TG.Operation):
         name = self.operation.name
         try:
             types = [o.type for o in self.operation.operands]
+            _check_arity(type(self), len(types), len(self.operation.results))
             for t in types:
                 if not isinstance(t, ir.RankedTensorType):
                     raise ValueError(f"expects ranked tensor operands, got {t}")
@@ -69,6 +70,21 @@ class TGOp(TG.Operation):
             self.location.emit_error(f"'{name}' op {e}")
             return False
         return True
+
+
+def _check_arity(cls, n_operands: int, n_results: int) -> None:
+    """Operand and result counts, before any rule indexes into them."""
+    from torch_mlir.dialects.ext import OperandDef, ResultDef, Variadicity
+
+    operands = [f for f in cls._fields if isinstance(f, OperandDef)]
+    single = [f for f in operands if f.variadicity == Variadicity.single]
+    if len(single) == len(operands) and n_operands != len(operands):
+        raise ValueError(f"expects {len(operands)} operands, got {n_operands}")
+    if n_operands < len(single):
+        raise ValueError(f"expects at least {len(single)} operands, got {n_operands}")
+    results = [f for f in cls._fields if isinstance(f, ResultDef)]
+    if all(f.variadicity == Variadicity.single for f in results) and n_results != len(results):
+        raise ValueError(f"expects {len(results)} results, got {n_results}")
 
 
 def types_compatible(want: ir.Type, got: ir.Type) -> bool:

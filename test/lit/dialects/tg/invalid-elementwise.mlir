@@ -124,3 +124,11 @@ func.func @gelu_missing_attr(%x: tensor<4xf32>) -> tensor<4xf32> {
   %0 = "tg.gelu"(%x) : (tensor<4xf32>) -> tensor<4xf32>
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+func.func @add_arity(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'tg.add' op expects 2 operands, got 1}}
+  %0 = "tg.add"(%x) : (tensor<4xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
