@@ -7,10 +7,21 @@ this runs (see Note [calling convention]).
 from __future__ import annotations
 
 from torch_mlir import ir
-from torch_mlir.dialects import linalg
+from torch_mlir.dialects import func, linalg
 from torch_mlir.rewrite import RewritePatternSet, apply_patterns_and_fold_greedily
 
+from .cpu_matmul import rewrite_matmuls
 from .registry import register_pass, register_pipeline
+
+
+@register_pass("tg-cpu-matmul-kernels")
+def matmul_kernels(module, pass_):
+    """Replace bufferized linalg.matmul/batch_matmul by register-tiled vector FMA loop nests.
+
+    Requires: bufferized IR.  Produces: scf loops of vector loads, FMAs and stores for every
+    float matmul whose B and C are unit-stride along n (others are left as they are).
+    """
+    rewrite_matmuls(module)
 
 
 @register_pass("tg-copy-to-linalg")
@@ -41,21 +52,63 @@ def copy_to_linalg(module, pass_):
     patterns.add("memref.copy", rewrite)
     apply_patterns_and_fold_greedily(module, patterns.freeze())
 
+@register_pass("tg-cpu-outline-contractions")
+def outline_contractions(module, pass_):
+    """Move each linalg.matmul/batch_matmul on tensors into its own private function.
+
+    linalg-fuse-elementwise-ops would otherwise fuse elementwise producers into the matmul
+    (recomputing them once per output column) and turn it into a generic that the matmul
+    kernel no longer recognizes; calls are opaque to it. `inline` puts them back.
+    Requires: linalg on tensors.  Produces: func.call @dynamlir_contraction_<n>.
+    """
+    found = []
+
+    def visit(op):
+        if op.name in ("linalg.matmul", "linalg.batch_matmul") and all(
+            isinstance(v.type, ir.RankedTensorType) for v in op.operands
+        ):
+            found.append(op)
+        return ir.WalkResult.ADVANCE
+
+    module.walk(visit)
+    body = module.regions[0].blocks[0]
+    for n, op in enumerate(found):
+        types = [v.type for v in op.operands]
+        name = f"dynamlir_contraction_{n}"
+        with ir.InsertionPoint(body), op.location:
+            fn = func.FuncOp(name, (types, [op.results[0].type]), visibility="private")
+            block = fn.add_entry_block()
+            with ir.InsertionPoint(block):
+                clone = op.clone()
+                for i, arg in enumerate(block.arguments):
+                    clone.operands[i] = arg
+                func.ReturnOp([clone.results[0]])
+        with ir.InsertionPoint(op), op.location:
+            call = func.CallOp([op.results[0].type], ir.FlatSymbolRefAttr.get(name), list(op.operands))
+        op.results[0].replace_all_uses_with(call.result)
+        op.erase()
+
+
 # Upstream passes after linalg on tensors; every step is an mlir-opt pass name.
 CPU_LOWER_LINALG = ",".join(
     [
         "canonicalize",
         "cse",
+        "tg-cpu-outline-contractions",
         "func.func(linalg-fuse-elementwise-ops)",
+        "inline",
+        "symbol-dce",
         "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map}",
         "canonicalize",
         "tg-copy-to-linalg",
+        "tg-cpu-matmul-kernels",
         "func.func(buffer-hoisting,convert-linalg-to-loops)",
         "buffer-deallocation-pipeline",
         "convert-bufferization-to-memref",
         "expand-strided-metadata",
         "lower-affine",
         "convert-scf-to-cf",
+        "convert-vector-to-llvm",
         "convert-math-to-llvm",
         "convert-math-to-libm",
         "finalize-memref-to-llvm",

@@ -1,22 +1,21 @@
-"""Lowering of mm and bmm to linalg.generic contractions on a zero-filled accumulator.
+"""Lowering of mm and bmm to linalg.matmul / linalg.batch_matmul on a zero-filled accumulator.
 
-Note [contraction loop order]
-~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
-The iteration space is ordered (batch, i, k, j): the CPU pipeline turns linalg into
-loops in dimension order, so the innermost loop walks a row of B and of C contiguously
-and LLVM vectorizes it (C[i, j:j+8] += A[i, k] * B[k, j:j+8]). linalg.matmul's (i, j, k)
-order would put a strided dot product innermost.
+Note [contraction as named ops]
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+Contractions stay named ops on tensors so that elementwise fusion (which only fuses into
+linalg.generic consumers) never pulls a producer into a matmul's reduction loop, where it
+would be recomputed once per output column; the CPU pipeline gives them their own
+register-tiled kernel (lowering/cpu_matmul.py) and the GPU pipeline generalizes them.
 """
 
 from __future__ import annotations
 
-from torch_mlir import ir
-from torch_mlir.dialects import arith
+from torch_mlir.dialects import linalg
 
 from ...dialects import ops_linalg as L
 from ...dialects.registry import LOWER
-from ...dialects.types import element_type, is_float
-from .common import dim, empty, fill, generic, scalar_const
+from ...dialects.types import element_type
+from .common import dim, empty, fill, scalar_const
 
 
 def _zeros(op, sizes):
@@ -25,14 +24,8 @@ def _zeros(op, sizes):
 
 
 def _contract(lhs, rhs, init, batch: bool):
-    n = 4 if batch else 3
-    d = [ir.AffineDimExpr.get(i) for i in range(n)]
-    b, (i, k, j) = (d[:1], d[1:]) if batch else ([], d)
-    maps = [ir.AffineMap.get(n, 0, e) for e in ([*b, i, k], [*b, k, j], [*b, i, j])]
-    iters = ["parallel"] * (n - 3) + ["parallel", "reduction", "parallel"]
-    elem = element_type(init)
-    mul, add = (arith.mulf, arith.addf) if is_float(elem) else (arith.muli, arith.addi)
-    return generic([lhs, rhs], [init], maps, iters, lambda a, bb, c: add(c, mul(a, bb)))[0]
+    op = linalg.batch_matmul if batch else linalg.matmul
+    return op(lhs, rhs, outs=[init])
 
 
 @LOWER.register(L.MmOp)

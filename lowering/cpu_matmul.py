@@ -1,0 +1,221 @@
+"""CPU matmul micro-kernels: bufferized linalg.matmul / linalg.batch_matmul become register-
+tiled, cache-blocked loop nests of vector FMAs (see Note [cpu matmul kernel]).
+
+Note [cpu matmul kernel]
+~~~~~~~~~~~~~~~~~~~~~~~~
+For C[m, n] += A[m, k] * B[k, n] where B and C have unit stride along n:
+
+    for k0 in 0..K step KC:                      B micro-panel KC x NR stays in L1
+      for j in 0..N step NR (then VL, then 1):   column tiles, tails narrower
+        for i in 0..M step MR (then 1):          row tiles, tail one row at a time
+          acc[r][v] = C[i+r, j+v*VL : +VL]       MR x NV vector accumulators
+          for k in k0..min(k0+KC, K):            accumulators live in registers
+            b[v] = B[k, j+v*VL : +VL]
+            acc[r][v] = fma(broadcast(A[i+r, k]), b[v], acc[r][v])
+          C[i+r, j+v*VL : +VL] = acc[r][v]
+
+A may have any layout (its elements are loaded one at a time), so A^T costs nothing. MR x NV
+is sized to the vector register file (24 of AVX-512's 32 zmm, 12 of AVX2's 16 ymm). Ops
+whose B or C is not unit-stride along n, or whose element type is not a float, are left to
+convert-linalg-to-loops.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from torch_mlir import ir
+from torch_mlir.dialects import arith, memref, scf, vector
+
+KC = int(os.environ.get("DYNAMLIR_MM_KC", 256))
+
+
+@functools.lru_cache(maxsize=None)
+def host_vector_bits() -> int:
+    """512 with AVX-512F, 256 with AVX2 (or DYNAMLIR_VECTOR_BITS); 128 otherwise."""
+    if (env := os.environ.get("DYNAMLIR_VECTOR_BITS")) is not None:
+        return int(env)
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((ln.split(":", 1)[1].split() for ln in f if ln.startswith("flags")), [])
+    except OSError:
+        flags = []
+    if "avx512f" in flags:
+        return 512
+    return 256 if "avx2" in flags else 128
+
+
+def tile_shape(elem_bits: int) -> tuple[int, int, int]:
+    """(MR, NV, VL): rows, vectors per row and lanes of the register tile."""
+    bits = host_vector_bits()
+    vl = max(bits // elem_bits, 1)
+    if (env := os.environ.get("DYNAMLIR_MM_TILE")) is not None:
+        mr, nv = (int(x) for x in env.split(",")[:2])
+        return mr, nv, vl
+    return (6, 4, vl) if bits >= 512 else (6, 2, vl)
+
+
+def _c(v: int) -> ir.Value:
+    return arith.constant(ir.IndexType.get(), v)
+
+
+def _dims(amap: ir.AffineMap) -> list[int] | None:
+    out = []
+    for e in amap.results:
+        if not isinstance(e, ir.AffineDimExpr):
+            return None
+        out.append(e.position)
+    return out
+
+
+def _inner_stride(t: ir.MemRefType) -> int | None:
+    strides, _ = t.get_strides_and_offset()
+    return strides[-1] if strides else None
+
+
+def plan(op) -> dict | None:
+    """The operand roles of a matmul-like op on memrefs, or None if the kernel cannot run it."""
+    name = op.operation.name
+    if name not in ("linalg.matmul", "linalg.batch_matmul"):
+        return None
+    operands = list(op.operation.operands)
+    if len(operands) != 3 or not all(isinstance(v.type, ir.MemRefType) for v in operands):
+        return None
+    a, b, c = operands
+    elem = ir.MemRefType(c.type).element_type
+    if not isinstance(elem, (ir.F32Type, ir.F64Type)):
+        return None
+    if any(ir.MemRefType(v.type).element_type != elem for v in operands):
+        return None
+    batch = name == "linalg.batch_matmul"
+    n_loops = 4 if batch else 3
+    if "indexing_maps" in op.operation.attributes:
+        maps = [ir.AffineMapAttr(m).value for m in ir.ArrayAttr(op.operation.attributes["indexing_maps"])]
+    else:
+        d = [ir.AffineDimExpr.get(i) for i in range(n_loops)]
+        bd = d[:1] if batch else []
+        m_, n_, k_ = d[-3:]
+        maps = [ir.AffineMap.get(n_loops, 0, e) for e in ([*bd, m_, k_], [*bd, k_, n_], [*bd, m_, n_])]
+    dims = [_dims(m) for m in maps]
+    if any(x is None for x in dims):
+        return None
+    m, n, k = n_loops - 3, n_loops - 2, n_loops - 1
+    da, db, dc = dims
+    if db[-1] != n or dc[-1] != n or sorted(dc) != sorted(set(dc)) or k in dc:
+        return None
+    if _inner_stride(ir.MemRefType(b.type)) != 1 or _inner_stride(ir.MemRefType(c.type)) != 1:
+        return None
+    if not ({m, k} <= set(da) and {k, n} <= set(db) and {m, n} <= set(dc)):
+        return None
+    return {"a": a, "b": b, "c": c, "da": da, "db": db, "dc": dc, "batch": batch,
+            "m": m, "n": n, "k": k, "elem": elem}
+
+
+def _size(p: dict, loop: int) -> ir.Value:
+    for key, dkey in (("c", "dc"), ("a", "da"), ("b", "db")):
+        if loop in p[dkey]:
+            pos = p[dkey].index(loop)
+            s = ir.MemRefType(p[key].type).shape[pos]
+            return _c(s) if s != ir.ShapedType.get_dynamic_size() else memref.dim(p[key], _c(pos))
+    raise AssertionError("every loop indexes some operand")
+
+
+def _split(hi: ir.Value, step: int) -> ir.Value:
+    """hi rounded down to a multiple of step."""
+    if step == 1:
+        return hi
+    return arith.subi(hi, arith.remui(hi, _c(step)))
+
+
+def _for(lo, hi, step: int, body, iter_args=()):
+    loop = scf.ForOp(lo, hi, _c(step), list(iter_args))
+    with ir.InsertionPoint(loop.body):
+        out = body(loop.induction_variable, *loop.inner_iter_args)
+        scf.YieldOp(list(out or []))
+    return loop
+
+
+def emit(p: dict) -> None:
+    """The loop nest of Note [cpu matmul kernel] at the current insertion point."""
+    elem = p["elem"]
+    mr, nv, vl = tile_shape(ir.FloatType(elem).width)
+    sizes = {d: _size(p, d) for d in range(4 if p["batch"] else 3)}
+    m, n, k = p["m"], p["n"], p["k"]
+    M, N, K = sizes[m], sizes[n], sizes[k]
+
+    def index(dmap, env):
+        return [env[d] for d in dmap]
+
+    def micro(env, rows: int, nvec: int, width: int, k0, k1):
+        vt = ir.VectorType.get([width], elem)
+        i, j = env[m], env[n]
+        rows_i = [i if r == 0 else arith.addi(i, _c(r)) for r in range(rows)]
+        cols_j = [j if v == 0 else arith.addi(j, _c(v * width)) for v in range(nvec)]
+        accs = [
+            vector.load(vt, p["c"], index(p["dc"], {**env, m: rows_i[r], n: cols_j[v]}))
+            for r in range(rows) for v in range(nvec)
+        ]
+
+        def kbody(kk, *acc):
+            e = {**env, k: kk}
+            bs = [vector.load(vt, p["b"], index(p["db"], {**e, n: cols_j[v]})) for v in range(nvec)]
+            out = []
+            for r in range(rows):
+                a = memref.load(p["a"], index(p["da"], {**e, m: rows_i[r]}))
+                ab = vector.broadcast(vt, a)
+                out += [vector.fma(ab, bs[v], acc[r * nvec + v]) for v in range(nvec)]
+            return out
+
+        loop = _for(k0, k1, 1, kbody, accs)
+        for r in range(rows):
+            for v in range(nvec):
+                vector.store(loop.results[r * nvec + v], p["c"],
+                             index(p["dc"], {**env, m: rows_i[r], n: cols_j[v]}))
+
+    def rows_loops(env, nvec, width, k0, k1):
+        m_main = _split(M, mr)
+        for lo, hi, rows in ((_c(0), m_main, mr), (m_main, M, 1)):
+            _for(lo, hi, rows, lambda i, rows=rows: micro({**env, m: i}, rows, nvec, width, k0, k1))
+
+    def k_block(env, k0):
+        k1 = arith.minsi(arith.addi(k0, _c(KC)), K)
+        n_wide = _split(N, nv * vl)
+        n_vec = _split(N, vl)
+        for lo, hi, step, nvec, width in (
+            (_c(0), n_wide, nv * vl, nv, vl),
+            (n_wide, n_vec, vl, 1, vl),
+            (n_vec, N, 1, 1, 1),
+        ):
+            _for(lo, hi, step, lambda j, nvec=nvec, width=width, step=step:
+                 rows_loops({**env, n: j}, nvec, width, k0, k1))
+
+    def all_k(env):
+        _for(_c(0), K, KC, lambda k0: k_block(env, k0))
+
+    if p["batch"]:
+        _for(_c(0), sizes[0], 1, lambda b: all_k({0: b}))
+    else:
+        all_k({})
+
+
+def rewrite_matmuls(module: ir.Operation) -> int:
+    """Replace every kernel-eligible matmul in `module`; returns how many were replaced."""
+    found = []
+
+    def visit(op):
+        if op.name in ("linalg.matmul", "linalg.batch_matmul"):
+            found.append(op)
+        return ir.WalkResult.ADVANCE
+
+    module.walk(visit)
+    count = 0
+    for op in found:
+        p = plan(op.opview)
+        if p is None:
+            continue
+        with ir.InsertionPoint(op), op.location:
+            emit(p)
+        op.erase()
+        count += 1
+    return count
