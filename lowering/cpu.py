@@ -11,17 +11,39 @@ from torch_mlir.dialects import func, linalg
 from torch_mlir.rewrite import RewritePatternSet, apply_patterns_and_fold_greedily
 
 from .cpu_matmul import rewrite_matmuls
+from .cpu_parallel import dispatch_parallel_calls, outline_parallel_loops
 from .registry import register_pass, register_pipeline
 
 
-@register_pass("tg-cpu-matmul-kernels")
-def matmul_kernels(module, pass_):
+@register_pass("tg-cpu-matmul-kernels", parallel="outline big matmuls for tg-cpu-omp-dispatch")
+def matmul_kernels(module, pass_, parallel: bool = True):
     """Replace bufferized linalg.matmul/batch_matmul by register-tiled vector FMA loop nests.
 
     Requires: bufferized IR.  Produces: scf loops of vector loads, FMAs and stores for every
     float matmul whose B and C are unit-stride along n (others are left as they are).
     """
-    rewrite_matmuls(module)
+    rewrite_matmuls(module, parallel)
+
+
+@register_pass("tg-cpu-outline-parallel")
+def outline_parallel(module, pass_):
+    """Outline each big top-level scf.parallel into a @dynamlir_par_<n>(lo, hi, step, ...)
+    function called over the full range (Note [cpu parallel loops], lowering/cpu_parallel.py).
+
+    Requires: bufferized loops (after buffer deallocation).  Produces: func.call of the
+    outlined functions.
+    """
+    outline_parallel_loops(module)
+
+
+@register_pass("tg-cpu-omp-dispatch")
+def omp_dispatch(module, pass_):
+    """Run the @dynamlir_par_<n> calls on libgomp's threads via GOMP_parallel launchers.
+
+    Requires: the LLVM dialect.  Produces: calls of GOMP_parallel, omp_get_thread_num and
+    omp_get_num_threads (torch's libgomp provides them at JIT time).
+    """
+    dispatch_parallel_calls(module)
 
 
 @register_pass("tg-copy-to-linalg")
@@ -101,10 +123,13 @@ CPU_LOWER_LINALG = ",".join(
         "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map}",
         "canonicalize",
         "tg-copy-to-linalg",
-        "tg-cpu-matmul-kernels",
-        "func.func(buffer-hoisting,convert-linalg-to-loops)",
+        "func.func(buffer-hoisting)",
         "buffer-deallocation-pipeline",
         "convert-bufferization-to-memref",
+        "tg-cpu-matmul-kernels",
+        "func.func(convert-linalg-to-parallel-loops)",
+        "tg-cpu-outline-parallel",
+        "canonicalize",
         "expand-strided-metadata",
         "lower-affine",
         "convert-scf-to-cf",
@@ -117,6 +142,7 @@ CPU_LOWER_LINALG = ",".join(
         "convert-func-to-llvm",
         "convert-index-to-llvm",
         "reconcile-unrealized-casts",
+        "tg-cpu-omp-dispatch",
     ]
 )
 

@@ -26,7 +26,7 @@ import functools
 import os
 
 from torch_mlir import ir
-from torch_mlir.dialects import arith, memref, scf, vector
+from torch_mlir.dialects import arith, func, memref, scf, vector
 
 KC = int(os.environ.get("DYNAMLIR_MM_KC", 256))
 
@@ -136,13 +136,15 @@ def _for(lo, hi, step: int, body, iter_args=()):
     return loop
 
 
-def emit(p: dict) -> None:
-    """The loop nest of Note [cpu matmul kernel] at the current insertion point."""
+def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
+    """The loop nest of Note [cpu matmul kernel] at the current insertion point; `outer`
+    restricts the batch dim (batch_matmul) or the rows (matmul) to [lo, hi)."""
     elem = p["elem"]
     mr, nv, vl = tile_shape(ir.FloatType(elem).width)
     sizes = {d: _size(p, d) for d in range(4 if p["batch"] else 3)}
     m, n, k = p["m"], p["n"], p["k"]
     M, N, K = sizes[m], sizes[n], sizes[k]
+    row_lo, row_hi = (_c(0), M) if outer is None or p["batch"] else outer
 
     def index(dmap, env):
         return [env[d] for d in dmap]
@@ -174,8 +176,8 @@ def emit(p: dict) -> None:
                              index(p["dc"], {**env, m: rows_i[r], n: cols_j[v]}))
 
     def rows_loops(env, nvec, width, k0, k1):
-        m_main = _split(M, mr)
-        for lo, hi, rows in ((_c(0), m_main, mr), (m_main, M, 1)):
+        m_main = arith.addi(row_lo, _split(arith.subi(row_hi, row_lo), mr))
+        for lo, hi, rows in ((row_lo, m_main, mr), (m_main, row_hi, 1)):
             _for(lo, hi, rows, lambda i, rows=rows: micro({**env, m: i}, rows, nvec, width, k0, k1))
 
     def k_block(env, k0):
@@ -187,20 +189,36 @@ def emit(p: dict) -> None:
             (n_wide, n_vec, vl, 1, vl),
             (n_vec, N, 1, 1, 1),
         ):
-            _for(lo, hi, step, lambda j, nvec=nvec, width=width, step=step:
+            _for(lo, hi, step, lambda j, nvec=nvec, width=width:
                  rows_loops({**env, n: j}, nvec, width, k0, k1))
 
     def all_k(env):
         _for(_c(0), K, KC, lambda k0: k_block(env, k0))
 
     if p["batch"]:
-        _for(_c(0), sizes[0], 1, lambda b: all_k({0: b}))
+        lo, hi = (_c(0), sizes[0]) if outer is None else outer
+        _for(lo, hi, 1, lambda b: all_k({0: b}))
     else:
         all_k({})
 
 
-def rewrite_matmuls(module: ir.Operation) -> int:
-    """Replace every kernel-eligible matmul in `module`; returns how many were replaced."""
+def _static_work(p: dict) -> int:
+    work = 1
+    for key in ("a", "b", "c"):
+        for s in ir.MemRefType(p[key].type).shape:
+            work *= 64 if s == ir.ShapedType.get_dynamic_size() else s
+    return int(work ** 0.5)  # |A||B||C| = (MNK)^2 for matmul
+
+
+def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
+    """Replace every kernel-eligible matmul in `module`; returns how many were replaced.
+
+    With `parallel`, a big enough one becomes a call of a @dynamlir_par_<n>(lo, hi, step,
+    a, b, c) function over its batches (or rows), which tg-cpu-omp-dispatch spreads over
+    threads (see Note [cpu parallel loops] in lowering/cpu_parallel.py).
+    """
+    from .cpu_parallel import MIN_WORK, PREFIX, next_index
+
     found = []
 
     def visit(op):
@@ -209,13 +227,33 @@ def rewrite_matmuls(module: ir.Operation) -> int:
         return ir.WalkResult.ADVANCE
 
     module.walk(visit)
+    body = module.regions[0].blocks[0]
     count = 0
+    idx = ir.IndexType.get()
     for op in found:
         p = plan(op.opview)
         if p is None:
             continue
-        with ir.InsertionPoint(op), op.location:
-            emit(p)
+        with op.location:
+            if parallel and _static_work(p) >= MIN_WORK * 64:
+                name = f"{PREFIX}{next_index(module)}"
+                operands = [p["a"], p["b"], p["c"]]
+                with ir.InsertionPoint(body):
+                    fn = func.FuncOp(name, ([idx] * 3 + [v.type for v in operands], []),
+                                     visibility="private")
+                    entry = fn.add_entry_block()
+                with ir.InsertionPoint(entry):
+                    args = list(entry.arguments)
+                    inner = {**p, "a": args[3], "b": args[4], "c": args[5]}
+                    emit(inner, (args[0], args[1]))
+                    func.ReturnOp([])
+                with ir.InsertionPoint(op):
+                    outer = _size(p, 0) if p["batch"] else _size(p, p["m"])
+                    step = 1 if p["batch"] else tile_shape(ir.FloatType(p["elem"]).width)[0]
+                    func.CallOp([], ir.FlatSymbolRefAttr.get(name), [_c(0), outer, _c(step), *operands])
+            else:
+                with ir.InsertionPoint(op):
+                    emit(p)
         op.erase()
         count += 1
     return count

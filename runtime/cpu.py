@@ -14,6 +14,9 @@ written in place (destination-passing style). The wrapper is the only function w
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
+import functools
+import os
 import threading
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -31,6 +34,17 @@ ENTRY = "dynamlir_entry"
 DEFAULT_PIPELINE = "tg-cpu-pipeline"
 # The inner function is inlined before bufferization so that inputs keep their layouts.
 _PRE = "inline,symbol-dce"
+
+
+@functools.lru_cache(maxsize=None)
+def openmp_libs() -> tuple[str, ...]:
+    """The libgomp torch runs its own threads on: GOMP_parallel launches our parallel loops
+    on the same team (Note [cpu parallel loops] in lowering/cpu_parallel.py)."""
+    lib_dir = os.path.join(os.path.dirname(torch.__file__), "lib")
+    candidates = [os.path.join(lib_dir, n) for n in sorted(os.listdir(lib_dir)) if n.startswith("libgomp")]
+    if not candidates and (found := ctypes.util.find_library("gomp")):
+        candidates = [found]
+    return tuple(candidates[:1])
 
 
 class CompileError(RuntimeError):
@@ -145,7 +159,7 @@ class CpuFunction:
         with ctx, ir.Location.unknown():
             module = ir.Module.parse(text)
             run_pipeline(module, f"{_PRE},{self.pipeline}", "cpu compile")
-            engine = ExecutionEngine(module, opt_level=3)
+            engine = ExecutionEngine(module, opt_level=3, shared_libs=openmp_libs())
         fn = engine.lookup(ENTRY)
         return ctx, engine, fn, [shape_of(t) for t in ins]
 

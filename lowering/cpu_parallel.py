@@ -1,0 +1,234 @@
+"""Parallel loops on the CPU through the OpenMP runtime torch already loaded (libgomp).
+
+Note [cpu parallel loops]
+~~~~~~~~~~~~~~~~~~~~~~~~~
+Two steps, because a thread pool needs a C function pointer and one `void *` of data:
+
+1. On buffers (`tg-cpu-outline-parallel`): each top-level scf.parallel with enough work is
+   moved into `func.func private @dynamlir_par_<n>(%lo, %hi, %step, captures...)` whose
+   first parallel dimension runs over [lo, hi); the loop becomes a call over the full
+   range. Constants are cloned into the body (they stay foldable). The matmul kernel
+   emits its row-range functions in the same form directly (lowering/cpu_matmul.py).
+2. In the LLVM dialect (`tg-cpu-omp-dispatch`), where every argument is a plain LLVM
+   value, each call to @dynamlir_par_<n> is redirected to a launcher that stores its
+   arguments in a struct and calls `GOMP_parallel(thunk, &struct, 0, 0)`; the thunk reads
+   them back and runs @dynamlir_par_<n> on its thread's contiguous share of the iterations.
+   libgomp's team is torch's own, so torch.set_num_threads applies and no second pool
+   competes for the cores. The JIT resolves the GOMP symbols from torch's libgomp
+   (runtime/cpu.py passes it as a shared library).
+"""
+
+from __future__ import annotations
+
+from torch_mlir import ir
+from torch_mlir.dialects import func
+
+PREFIX = "dynamlir_par_"
+MIN_WORK = 1 << 15  # iterations x inner work below which threads cost more than they save
+
+
+def _op(x):
+    return x.operation if hasattr(x, "operation") else x
+
+
+def _is_within(op, ancestor) -> bool:
+    op, ancestor = _op(op), _op(ancestor)
+    while op is not None:
+        if op == ancestor:
+            return True
+        op = _op(op.parent) if op.parent is not None else None
+    return False
+
+
+def _defined_inside(v: ir.Value, op) -> bool:
+    owner = v.owner
+    if isinstance(owner, ir.Block):
+        return _is_within(owner.owner, op)
+    return _is_within(owner, op)
+
+
+def _static_trip(lb, ub, step) -> int | None:
+    vals = []
+    for v in (lb, ub, step):
+        owner = v.owner
+        if not isinstance(owner, ir.OpView) or owner.operation.name != "arith.constant":
+            return None
+        vals.append(ir.IntegerAttr(owner.attributes["value"]).value)
+    lo, hi, st = vals
+    return max(0, -(-(hi - lo) // st))
+
+
+def _work(op) -> int:
+    """Static iterations of `op`'s loop nest (unknown trip counts count as 64)."""
+    total = 1
+    if op.name == "scf.parallel":
+        n = len(op.operands) // 3
+        for d in range(n):
+            t = _static_trip(op.operands[d], op.operands[n + d], op.operands[2 * n + d])
+            total *= 64 if t is None else t
+    elif op.name == "scf.for":
+        t = _static_trip(op.operands[0], op.operands[1], op.operands[2])
+        total *= 64 if t is None else t
+    inner = 1
+    for region in op.regions:
+        for block in region.blocks:
+            for child in block.operations:
+                if child.operation.name in ("scf.for", "scf.parallel"):
+                    inner = max(inner, _work(child.operation))
+    return total * inner
+
+
+def _captures(op) -> list[ir.Value]:
+    """Values used inside `op` but defined outside it, in first-use order."""
+    seen: list[ir.Value] = []
+
+    def visit(inner):
+        for v in inner.operands:
+            if not _defined_inside(v, op) and v not in seen:
+                seen.append(v)
+        return ir.WalkResult.ADVANCE
+
+    op.walk(visit)
+    return seen
+
+
+def outline_loop(loop, name: str, body_block: ir.Block) -> None:
+    """Move scf.parallel `loop` into @name(lo, hi, step, captures...) (see the Note)."""
+    idx = ir.IndexType.get()
+    n = len(loop.operands) // 3
+    lo, hi, step = loop.operands[0], loop.operands[n], loop.operands[2 * n]
+    caps = [v for v in _captures(loop) if not _is_constant(v)]
+    consts = [v for v in _captures(loop) if _is_constant(v)]
+    with ir.InsertionPoint(body_block), loop.location:
+        fn = func.FuncOp(name, ([idx, idx, idx] + [v.type for v in caps], []), visibility="private")
+        entry = fn.add_entry_block()
+        with ir.InsertionPoint(entry):
+            ret = func.ReturnOp([])
+    with ir.InsertionPoint(loop), loop.location:
+        func.CallOp([], ir.FlatSymbolRefAttr.get(name), [lo, hi, step, *caps])
+    loop.move_before(ret)
+    mapping = {}
+    for v in consts:
+        clone = v.owner.operation.clone(ir.InsertionPoint(loop))
+        mapping[v] = clone.results[0]
+    for v, arg in zip(caps, list(entry.arguments)[3:]):
+        mapping[v] = arg
+    for v, new in mapping.items():
+        for use in list(v.uses):
+            if _is_within(use.owner, fn.operation):
+                use.owner.operands[use.operand_number] = new
+    loop.operands[0] = entry.arguments[0]
+    loop.operands[n] = entry.arguments[1]
+
+
+def _is_constant(v: ir.Value) -> bool:
+    owner = v.owner
+    return isinstance(owner, ir.OpView) and owner.operation.name == "arith.constant"
+
+
+def next_index(module: ir.Operation) -> int:
+    """The next free n for a @dynamlir_par_<n> function in `module`."""
+    used = [int(op.sym_name.value[len(PREFIX):]) for op in module.regions[0].blocks[0].operations
+            if op.operation.name == "func.func" and op.sym_name.value.startswith(PREFIX)]
+    return max(used, default=-1) + 1
+
+
+def outline_parallel_loops(module: ir.Operation) -> int:
+    """Step 1 of the Note for every top-level scf.parallel in every function."""
+    body = module.regions[0].blocks[0]
+    loops = []
+    for fn in body.operations:
+        if fn.operation.name != "func.func" or fn.sym_name.value.startswith(PREFIX):
+            continue
+        for block in fn.regions[0].blocks:
+            for op in block.operations:
+                if op.operation.name == "scf.parallel" and _work(op.operation) >= MIN_WORK:
+                    loops.append(op.operation)
+    for loop in loops:
+        outline_loop(loop, f"{PREFIX}{next_index(module)}", body)
+    return len(loops)
+
+
+def _launcher_text(name: str, arg_types: list[str]) -> str:
+    struct = f"!llvm.struct<({', '.join(arg_types)})>"
+    params = ", ".join(f"%a{i}: {t}" for i, t in enumerate(arg_types))
+    lines = [f"llvm.func @{name}_launch({params}) {{",
+             "  %one = llvm.mlir.constant(1 : i64) : i64",
+             f"  %s = llvm.alloca %one x {struct} : (i64) -> !llvm.ptr"]
+    for i, t in enumerate(arg_types):
+        lines.append(f"  %p{i} = llvm.getelementptr %s[0, {i}] : (!llvm.ptr) -> !llvm.ptr, {struct}")
+        lines.append(f"  llvm.store %a{i}, %p{i} : {t}, !llvm.ptr")
+    lines += [f"  %f = llvm.mlir.addressof @{name}_thunk : !llvm.ptr",
+              "  %z = llvm.mlir.constant(0 : i32) : i32",
+              "  llvm.call @GOMP_parallel(%f, %s, %z, %z) : (!llvm.ptr, !llvm.ptr, i32, i32) -> ()",
+              "  llvm.return", "}"]
+    # The thunk: this thread's share [lo + t*n/nt*step, lo + (t+1)*n/nt*step) of n iterations.
+    lines += [f"llvm.func @{name}_thunk(%s: !llvm.ptr) {{"]
+    for i, t in enumerate(arg_types):
+        lines.append(f"  %p{i} = llvm.getelementptr %s[0, {i}] : (!llvm.ptr) -> !llvm.ptr, {struct}")
+        lines.append(f"  %a{i} = llvm.load %p{i} : !llvm.ptr -> {t}")
+    lines += [
+        "  %t32 = llvm.call @omp_get_thread_num() : () -> i32",
+        "  %nt32 = llvm.call @omp_get_num_threads() : () -> i32",
+        "  %t = llvm.sext %t32 : i32 to i64",
+        "  %nt = llvm.sext %nt32 : i32 to i64",
+        "  %one = llvm.mlir.constant(1 : i64) : i64",
+        "  %span = llvm.sub %a1, %a0 : i64",
+        "  %span1 = llvm.add %span, %a2 : i64",
+        "  %span2 = llvm.sub %span1, %one : i64",
+        "  %n = llvm.sdiv %span2, %a2 : i64",
+        "  %t1 = llvm.add %t, %one : i64",
+        "  %b0m = llvm.mul %t, %n : i64",
+        "  %b0 = llvm.sdiv %b0m, %nt : i64",
+        "  %b1m = llvm.mul %t1, %n : i64",
+        "  %b1 = llvm.sdiv %b1m, %nt : i64",
+        "  %o0 = llvm.mul %b0, %a2 : i64",
+        "  %o1 = llvm.mul %b1, %a2 : i64",
+        "  %lo = llvm.add %a0, %o0 : i64",
+        "  %hi0 = llvm.add %a0, %o1 : i64",
+        "  %hi = llvm.intr.smin(%hi0, %a1) : (i64, i64) -> i64",
+    ]
+    rest = "".join(f", %a{i}" for i in range(3, len(arg_types)))
+    lines += [f"  llvm.call @{name}(%lo, %hi, %a2{rest}) : ({', '.join(arg_types)}) -> ()",
+              "  llvm.return", "}"]
+    return "\n".join(lines)
+
+
+_RUNTIME_DECLS = {
+    "GOMP_parallel": "llvm.func @GOMP_parallel(!llvm.ptr, !llvm.ptr, i32, i32)",
+    "omp_get_thread_num": "llvm.func @omp_get_thread_num() -> i32",
+    "omp_get_num_threads": "llvm.func @omp_get_num_threads() -> i32",
+}
+
+
+def dispatch_parallel_calls(module: ir.Operation) -> int:
+    """Step 2 of the Note: redirect LLVM-dialect calls of @dynamlir_par_* to GOMP launchers."""
+    body = module.regions[0].blocks[0]
+    names = {op.operation.attributes["sym_name"].value for op in body.operations
+             if op.operation.name == "llvm.func"}
+    targets = sorted(n for n in names if n.startswith(PREFIX) and not n.endswith(("_launch", "_thunk")))
+    if not targets:
+        return 0
+    calls = []
+
+    def visit(op):
+        if op.name == "llvm.call" and "callee" in op.attributes:
+            callee = ir.FlatSymbolRefAttr(op.attributes["callee"]).value
+            if callee in targets:
+                calls.append((op, callee))
+        return ir.WalkResult.ADVANCE
+
+    module.walk(visit)
+    texts = [decl for sym, decl in _RUNTIME_DECLS.items() if sym not in names]
+    arg_types: dict[str, list[str]] = {}
+    for op, callee in calls:
+        arg_types.setdefault(callee, [str(v.type) for v in op.operands])
+    texts += [_launcher_text(n, ts) for n, ts in arg_types.items()]
+    # Declarations of the targets make the text parse on its own; they are not moved.
+    decls = [f"llvm.func @{n}({', '.join(ts)})" for n, ts in arg_types.items()]
+    parsed = ir.Module.parse("\n".join(texts + decls))
+    for op in list(parsed.body.operations)[: -len(decls)]:
+        body.append(op.operation)
+    for op, callee in calls:
+        op.attributes["callee"] = ir.FlatSymbolRefAttr.get(f"{callee}_launch")
+    return len(calls)
