@@ -10,6 +10,7 @@ from torch_mlir import ir
 from torch_mlir.dialects import func, linalg
 from torch_mlir.rewrite import RewritePatternSet, apply_patterns_and_fold_greedily
 
+from .cpu_math import expand_math
 from .cpu_matmul import rewrite_matmuls
 from .cpu_parallel import dispatch_parallel_calls, outline_parallel_loops
 from .registry import register_pass, register_pipeline
@@ -23,6 +24,16 @@ def matmul_kernels(module, pass_, parallel: bool = True):
     float matmul whose B and C are unit-stride along n (others are left as they are).
     """
     rewrite_matmuls(module, parallel)
+
+
+@register_pass("tg-cpu-expand-math")
+def cpu_expand_math(module, pass_):
+    """Expand f32 math.exp/erf/tanh into arith polynomials (lowering/cpu_math.py).
+
+    Requires: anything with math ops.  Produces: no f32 math.exp/erf/tanh; loops that used
+    them no longer call libm and vectorize.
+    """
+    expand_math(module)
 
 
 @register_pass("tg-cpu-outline-parallel")
@@ -120,6 +131,7 @@ CPU_LOWER_LINALG = ",".join(
         "func.func(linalg-fuse-elementwise-ops)",
         "inline",
         "symbol-dce",
+        "tg-cpu-expand-math",
         "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map}",
         "canonicalize",
         "tg-copy-to-linalg",

@@ -28,6 +28,7 @@ from torch_mlir.execution_engine import ExecutionEngine
 from ..dialects import make_context
 from ..dialects.types import DYN, shape_of
 from ..lowering.pipeline import build_pass_manager
+from . import cache
 from .memref import MLIR_TO_TORCH, descriptor, mlir_element
 
 ENTRY = "dynamlir_entry"
@@ -154,14 +155,29 @@ class CpuFunction:
         return self._variants[key]
 
     def _compile(self, contiguous: tuple[bool, ...]):
+        """Compile (or fetch from Note [cpu compile cache], runtime/cache.py) one variant."""
         text, ins, _ = wrap_entry(self.module_text, self.entry, contiguous)
+        shapes = [shape_of(t) for t in ins]
+        key = cache.key_of(text, self.pipeline)
+        if (hit := cache.memory_get(key)) is not None:
+            return (*hit, shapes)
+        if (loaded := cache.load_shared(key)) is not None:
+            cache.memory_put(key, (None, *loaded))
+            return (None, *loaded, shapes)
         ctx = make_context()
         with ctx, ir.Location.unknown():
-            module = ir.Module.parse(text)
-            run_pipeline(module, f"{_PRE},{self.pipeline}", "cpu compile")
-            engine = ExecutionEngine(module, opt_level=3, shared_libs=openmp_libs())
+            if (llvm_text := cache.load_llvm_text(key)) is not None:
+                module = ir.Module.parse(llvm_text)
+            else:
+                module = ir.Module.parse(text)
+                run_pipeline(module, f"{_PRE},{self.pipeline}", "cpu compile")
+                llvm_text = None if cache.cache_dir() is None else str(module)
+            engine = ExecutionEngine(module, opt_level=3, shared_libs=list(openmp_libs()))
         fn = engine.lookup(ENTRY)
-        return ctx, engine, fn, [shape_of(t) for t in ins]
+        if llvm_text is not None:
+            cache.store(key, engine, llvm_text, openmp_libs())
+        cache.memory_put(key, (ctx, engine, fn))
+        return ctx, engine, fn, shapes
 
     def __call__(self, *inputs: torch.Tensor) -> list[torch.Tensor]:
         key = tuple(layout_key(t) for t in inputs)
