@@ -254,8 +254,9 @@ def main(argv=None) -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repeats; skip the slow extras")
     parser.add_argument("--only", default="", help="run workloads whose name contains this")
     parser.add_argument("--backends", default=",".join(BACKENDS))
+    parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
     args = parser.parse_args(argv)
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     # Measure cold compiles: a private, empty disk cache for this run.
     os.environ["DYNAMLIR_CACHE_DIR"] = tempfile.mkdtemp(prefix="dynamlir-bench-cache-")
     repeat = 10 if args.quick else 30

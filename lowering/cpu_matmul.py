@@ -102,14 +102,21 @@ def plan(op) -> dict | None:
         return None
     m, n, k = n_loops - 3, n_loops - 2, n_loops - 1
     da, db, dc = dims
-    if db[-1] != n or dc[-1] != n or sorted(dc) != sorted(set(dc)) or k in dc:
+    if not ({m, k} <= set(da) and {k, n} <= set(db) and {m, n} <= set(dc)) or k in dc:
         return None
-    if _inner_stride(ir.MemRefType(b.type)) != 1 or _inner_stride(ir.MemRefType(c.type)) != 1:
-        return None
-    if not ({m, k} <= set(da) and {k, n} <= set(db) and {m, n} <= set(dc)):
-        return None
-    return {"a": a, "b": b, "c": c, "da": da, "db": db, "dc": dc, "batch": batch,
-            "m": m, "n": n, "k": k, "elem": elem}
+    p = {"a": a, "b": b, "c": c, "da": da, "db": db, "dc": dc, "batch": batch,
+         "m": m, "n": n, "k": k, "elem": elem, "form": "nn"}
+    unit = [_inner_stride(ir.MemRefType(v.type)) == 1 for v in (a, b, c)]
+    if db[-1] == n and dc[-1] == n and unit[1] and unit[2]:
+        return p
+    # B^T (rows of B contiguous along k): the dot kernel, vectorized along k.
+    vl = tile_shape(ir.FloatType(elem).width)[2]
+    k_size = ir.MemRefType(a.type).shape[da.index(k)]
+    if db[-1] == k and da[-1] == k and unit[0] and unit[1] and k_size > 0 and (
+        k_size != ir.ShapedType.get_dynamic_size() and k_size % vl == 0
+    ):
+        return {**p, "form": "nt"}
+    return None
 
 
 def _size(p: dict, loop: int) -> ir.Value:
@@ -139,6 +146,8 @@ def _for(lo, hi, step: int, body, iter_args=()):
 def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
     """The loop nest of Note [cpu matmul kernel] at the current insertion point; `outer`
     restricts the batch dim (batch_matmul) or the rows (matmul) to [lo, hi)."""
+    if p["form"] == "nt":
+        return emit_dot(p, outer)
     elem = p["elem"]
     mr, nv, vl = tile_shape(ir.FloatType(elem).width)
     sizes = {d: _size(p, d) for d in range(4 if p["batch"] else 3)}
@@ -202,6 +211,57 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
         all_k({})
 
 
+def emit_dot(p: dict, outer) -> None:
+    """C[m, n] += sum_k A[m, k] B^T[n, k] with both rows contiguous along k: an MR x NC tile
+    of vector accumulators along k, reduced across lanes once per tile (K % VL == 0)."""
+    elem = p["elem"]
+    _, _, vl = tile_shape(ir.FloatType(elem).width)
+    mr, nc = (4, 4) if host_vector_bits() >= 512 else (3, 3)
+    sizes = {d: _size(p, d) for d in range(4 if p["batch"] else 3)}
+    m, n, k = p["m"], p["n"], p["k"]
+    M, N, K = sizes[m], sizes[n], sizes[k]
+    row_lo, row_hi = (_c(0), M) if outer is None or p["batch"] else outer
+    vt = ir.VectorType.get([vl], elem)
+    zero = arith.constant(vt, ir.DenseElementsAttr.get_splat(vt, ir.FloatAttr.get(elem, 0.0)))
+
+    def index(dmap, env):
+        return [env[d] for d in dmap]
+
+    def tile(env, rows: int, cols: int):
+        i, j = env[m], env[n]
+        rows_i = [i if r == 0 else arith.addi(i, _c(r)) for r in range(rows)]
+        cols_j = [j if c == 0 else arith.addi(j, _c(c)) for c in range(cols)]
+
+        def kbody(kk, *acc):
+            e = {**env, k: kk}
+            a = [vector.load(vt, p["a"], index(p["da"], {**e, m: rows_i[r]})) for r in range(rows)]
+            b = [vector.load(vt, p["b"], index(p["db"], {**e, n: cols_j[c]})) for c in range(cols)]
+            return [vector.fma(a[r], b[c], acc[r * cols + c]) for r in range(rows) for c in range(cols)]
+
+        loop = _for(_c(0), K, vl, kbody, [zero] * (rows * cols))
+        for r in range(rows):
+            for c in range(cols):
+                at = index(p["dc"], {**env, m: rows_i[r], n: cols_j[c]})
+                old = memref.load(p["c"], at)
+                total = vector.reduction(elem, vector.CombiningKind.ADD, loop.results[r * cols + c], acc=old)
+                memref.store(total, p["c"], at)
+
+    def body(env):
+        n_main = _split(N, nc)
+        m_main = arith.addi(row_lo, _split(arith.subi(row_hi, row_lo), mr))
+        for jlo, jhi, cols in ((_c(0), n_main, nc), (n_main, N, 1)):
+            def jbody(j, cols=cols):
+                for ilo, ihi, rows in ((row_lo, m_main, mr), (m_main, row_hi, 1)):
+                    _for(ilo, ihi, rows, lambda i, rows=rows: tile({**env, m: i, n: j}, rows, cols))
+            _for(jlo, jhi, cols, jbody)
+
+    if p["batch"]:
+        lo, hi = (_c(0), sizes[0]) if outer is None else outer
+        _for(lo, hi, 1, lambda bb: body({0: bb}))
+    else:
+        body({})
+
+
 def _static_work(p: dict) -> int:
     work = 1
     for key in ("a", "b", "c"):
@@ -249,7 +309,9 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
                     func.ReturnOp([])
                 with ir.InsertionPoint(op):
                     outer = _size(p, 0) if p["batch"] else _size(p, p["m"])
-                    step = 1 if p["batch"] else tile_shape(ir.FloatType(p["elem"]).width)[0]
+                    mr = tile_shape(ir.FloatType(p["elem"]).width)[0] if p["form"] == "nn" else (
+                        4 if host_vector_bits() >= 512 else 3)
+                    step = 1 if p["batch"] else mr
                     func.CallOp([], ir.FlatSymbolRefAttr.get(name), [_c(0), outer, _c(step), *operands])
             else:
                 with ir.InsertionPoint(op):

@@ -10,11 +10,13 @@ register-tiled kernel (lowering/cpu_matmul.py) and the GPU pipeline generalizes 
 
 from __future__ import annotations
 
+from torch_mlir import ir
 from torch_mlir.dialects import linalg
 
 from ...dialects import ops_linalg as L
 from ...dialects.registry import LOWER
-from ...dialects.types import element_type
+from ...dialects.tg import from_attr
+from ...dialects.types import element_type, shape_of
 from .common import dim, empty, fill, scalar_const
 
 
@@ -23,9 +25,38 @@ def _zeros(op, sizes):
     return fill(scalar_const(0, elem), empty(sizes, elem))
 
 
+DOT_MAX_ROWS = 128
+
+
+def _transposed_source(v: ir.Value, batch: bool) -> ir.Value | None:
+    """x when `v` is x with its last two dims swapped (tg.permute or linalg.transpose)."""
+    owner = v.owner
+    if not isinstance(owner, ir.OpView):
+        return None
+    swap = [0, 2, 1] if batch else [1, 0]
+    name = owner.operation.name
+    if name == "tg.permute" and list(from_attr(owner.attributes["perm"])) == swap:
+        return owner.operands[0]
+    if name == "linalg.transpose" and list(ir.DenseI64ArrayAttr(owner.attributes["permutation"])) == swap:
+        return owner.operands[0]
+    return None
+
+
 def _contract(lhs, rhs, init, batch: bool):
+    """C += A B; a B that is a transpose is read in place through a transposed indexing map
+    (B^T rows are contiguous along k, see lowering/cpu_matmul.py's dot kernel)."""
     op = linalg.batch_matmul if batch else linalg.matmul
-    return op(lhs, rhs, outs=[init])
+    rows = shape_of(lhs)[-2]
+    # The dot kernel wins while the transpose it saves is a large share of the work (few
+    # rows); with many rows, the copy is amortized and the broadcast kernel is faster.
+    src = _transposed_source(rhs, batch) if 0 <= rows < DOT_MAX_ROWS else None
+    if src is None:
+        return op(lhs, rhs, outs=[init])
+    n = 4 if batch else 3
+    d = [ir.AffineDimExpr.get(i) for i in range(n)]
+    b, (m, nn, k) = (d[:1], d[1:]) if batch else ([], d)
+    maps = [ir.AffineMap.get(n, 0, e) for e in ([*b, m, k], [*b, nn, k], [*b, m, nn])]
+    return op(lhs, src, outs=[init], indexing_maps=maps)
 
 
 @LOWER.register(L.MmOp)

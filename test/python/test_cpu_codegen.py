@@ -131,3 +131,34 @@ def test_parallel_elementwise_loop_is_outlined_and_correct():
     f = CpuFunction(text, [OutputSpec(torch.float32, (512, 256))])
     x, y = torch.randn(512, 256), torch.randn(256)
     torch.testing.assert_close(f(x, y)[0], torch.exp(x * y), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("rows", [5, 200])
+def test_linear_with_transposed_weight_matches(rows):
+    # x @ w.T: few rows read w in place (dot kernel), many rows transpose it first.
+    text = f"""module {{
+  func.func @main(%x: tensor<{rows}x64xf32>, %w: tensor<48x64xf32>) -> tensor<{rows}x48xf32> {{
+    %t = "tg.permute"(%w) {{perm = [1, 0]}} : (tensor<48x64xf32>) -> tensor<64x48xf32>
+    %0 = "tg.mm"(%x, %t) : (tensor<{rows}x64xf32>, tensor<64x48xf32>) -> tensor<{rows}x48xf32>
+    return %0 : tensor<{rows}x48xf32>
+  }}
+}}
+"""
+    linalg_ir = lowered(text, "tg-decompose{targets=cpu},tg-lower-to-linalg")
+    assert ("linalg.transpose" in linalg_ir) == (rows >= 128)
+    f = CpuFunction(text, [OutputSpec(torch.float32, (rows, 48))])
+    x, w = torch.randn(rows, 64), torch.randn(48, 64)
+    torch.testing.assert_close(f(x, w)[0], x @ w.T, rtol=1e-4, atol=1e-4)
+
+
+def test_expanded_math_matches_torch():
+    x = torch.cat([torch.linspace(-100, 100, 4001), torch.tensor([float("nan"), float("inf"), -float("inf")])])
+    n = x.numel()
+    for op, ref in (("exp", torch.exp), ("erf", torch.erf), ("tanh", torch.tanh)):
+        text = (f'module {{ func.func @main(%a: tensor<{n}xf32>) -> tensor<{n}xf32> {{\n'
+                f'  %0 = "tg.{op}"(%a) : (tensor<{n}xf32>) -> tensor<{n}xf32>\n'
+                f'  return %0 : tensor<{n}xf32> }} }}')
+        assert f"math.{op}" not in lowered(text, "tg-lower-to-linalg,tg-cpu-expand-math")
+        got = CpuFunction(text, [OutputSpec(torch.float32, (n,))])(x)[0]
+        want = ref(x)
+        torch.testing.assert_close(got, want, rtol=2e-6, atol=2e-38, equal_nan=True)
