@@ -218,9 +218,12 @@ def print_table(rows: list[tuple[Workload, dict[str, Result]]]) -> None:
 
 def compile_seconds(n_blocks: int) -> float:
     """First-call seconds of `n_blocks` stacked blocks with dynamlir (cold in-memory cache)."""
+    from ..runtime import cache
+
     torch.manual_seed(0)
     model, x = stacked(n_blocks).eval(), torch.randn(4, 128, 256)
     torch._dynamo.reset()
+    cache._MEMORY.clear()  # a block compiled earlier in this run must not count as cached
     fn = torch.compile(model, backend="dynamlir")
     start = time.perf_counter()
     with torch.no_grad():
