@@ -7,10 +7,14 @@ imported lazily so that the shell tools (dynamlir-opt) start without loading tor
 
 from __future__ import annotations
 
-__all__ = ["compile", "export_mlir"]
+__all__ = ["compile", "export_mlir", "explain"]
 
 
 def __getattr__(name: str):
+    if name == "explain":
+        from .frontend.explain import explain
+
+        return explain
     if name in __all__:
         from .frontend import api
 

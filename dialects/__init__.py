@@ -6,6 +6,7 @@ from torch_mlir import ir
 
 from . import ops_elementwise, ops_linalg, ops_reduce, ops_shape  # noqa: F401  (define ops)
 from . import ops_nn  # noqa: F401  (nn composites and their primitives)
+from . import ops_index  # noqa: F401  (gather, scatter_add, insert_slice)
 from .tg import TG, TGOp, build
 
 

@@ -31,9 +31,7 @@ IDENTITY_OPS = [
     aten.clone.default,
     aten.contiguous.default,
     aten.alias.default,
-    aten.detach.default,
     aten.lift_fresh_copy.default,
-    aten.dropout.default,  # handled below when training; see import_dropout
 ]
 
 
@@ -42,7 +40,12 @@ def lower_node(ctx: ImportContext, node) -> Any:
 
     if node.target is getattr(__import__("operator"), "getitem"):
         base, idx = node.args
-        return ctx.values[base][idx]
+        value = ctx.values[base][idx]
+        if value is None:
+            raise UnsupportedOpError(
+                f"frontend: result #{idx} of {base.target} is not imported (node '{node.name}')",
+                op=str(base.target), where=where_of(node))
+        return value
     if node.target in (torch.ops.aten._assert_tensor_metadata.default,) or str(node.target).startswith(
         "aten._set_grad_enabled"
     ):
@@ -64,16 +67,54 @@ def lower_node(ctx: ImportContext, node) -> Any:
     args = torch.fx.node.map_aggregate(node.args, conv)
     kwargs = torch.fx.node.map_aggregate(node.kwargs, conv)
     try:
+        if node.target in UPCAST and _has_half(ctx.meta()):
+            return _upcast_call(ctx, IMPORT[node.target], args, kwargs)
         return IMPORT[node.target](ctx, *args, **kwargs)
     except UnsupportedOpError as e:
         e.op, e.where = e.op or str(node.target), e.where or where_of(node)
         raise
-    except (ValueError, TypeError, NotImplementedError) as e:
+    except Exception as e:  # noqa: BLE001 - an importer bug must fall back, never crash
         raise UnsupportedOpError(
             f"frontend: cannot import {node.target} (node '{node.name}'): {e}",
             op=str(node.target),
             where=where_of(node),
         ) from e
+
+
+# --- half precision -----------------------------------------------------------------
+
+# Ops PyTorch's CPU kernels compute in float32 for float16/bfloat16 tensors (reductions,
+# normalizations, contractions, multi-step activations): imported on float32 operands,
+# results rounded back once, so they match eager to the last bit far more often.
+UPCAST: set = set()
+_HALF = (torch.float16, torch.bfloat16)
+
+
+def _has_half(meta) -> bool:
+    metas = meta if isinstance(meta, (list, tuple)) else [meta]
+    return any(isinstance(m, torch.Tensor) and m.dtype in _HALF for m in metas)
+
+
+def _upcast_call(ctx: ImportContext, rule, args, kwargs):
+    f32 = ir.F32Type.get()
+
+    def up(v):
+        if isinstance(v, ir.Value) and isinstance(element_type(v), (ir.F16Type, ir.BF16Type)):
+            return tg.convert(v, f32)
+        return v
+
+    args = torch.fx.node.map_aggregate(args, up)
+    kwargs = torch.fx.node.map_aggregate(kwargs, up)
+    ctx.compute_dtype = torch.float32
+    try:
+        out = rule(ctx, *args, **kwargs)
+    finally:
+        ctx.compute_dtype = None
+    meta = ctx.meta()
+    if not isinstance(out, (list, tuple)):
+        return tg.convert(out, element_type_of(meta.dtype)) if isinstance(out, ir.Value) else out
+    return [tg.convert(v, element_type_of(m.dtype)) if isinstance(v, ir.Value) and
+            isinstance(m, torch.Tensor) else v for v, m in zip(out, meta)]
 
 
 def unsupported(what: str):
@@ -242,11 +283,6 @@ def import_gelu(ctx, x, approximate="none"):
     return tg.gelu(x, approximate)
 
 
-@IMPORT.register(aten.silu.default)
-def import_silu(ctx, x):
-    return tg.mul(x, tg.sigmoid(x))
-
-
 @IMPORT.register(aten.where.self, aten.where.ScalarOther, aten.where.ScalarSelf, aten.where.Scalar)
 def import_where(ctx, cond, a, b):
     dtype = ctx.out_dtype()
@@ -290,15 +326,15 @@ def import_to(ctx, x, *args, **kwargs):
     return as_dtype(x, ctx.out_dtype())
 
 
-for _op in IDENTITY_OPS[:-1]:
+for _op in IDENTITY_OPS:
     IMPORT.register(_op)(lambda ctx, x, *a, **k: x)
 
 
-@IMPORT.register(aten.dropout.default)
-def import_dropout(ctx, x, p, train):
-    if train and p > 0:
-        unsupported("dropout in training mode")
-    return x
+@IMPORT.register(aten.detach.default)
+def import_detach(ctx, x):
+    from ..dialects import builders_index as ix
+
+    return ix.stop_gradient(x)
 
 
 # --- contractions -------------------------------------------------------------------
@@ -330,6 +366,9 @@ def _dims(dim) -> list[int]:
     if dim is None:
         return []
     return [dim] if isinstance(dim, int) else list(dim)
+
+
+dims_arg = _dims  # for the rule files split off this one
 
 
 def _sum_input(ctx, x, dtype):
@@ -544,3 +583,24 @@ def import_arange(ctx, *args, **kwargs):
 
     values = start + step * np.arange(out.shape[0])
     return tg.constant(values, element_type_of(out.dtype))
+
+
+# The rule files split off this one (file size); importing them fills IMPORT.
+from . import aten_index, aten_math, aten_nn, aten_pool, aten_shape  # noqa: E402,F401
+from . import aten_composite  # noqa: E402,F401  (uses rules of the files above)
+
+UPCAST.update([
+    aten.softmax.int, aten._softmax.default, aten.log_softmax.int, aten._log_softmax.default,
+    aten.layer_norm.default, aten.native_layer_norm.default, aten.group_norm.default,
+    aten.native_group_norm.default, aten._native_batch_norm_legit_no_training.default,
+    aten._native_batch_norm_legit_functional.default, aten.batch_norm.default,
+    aten.sum.dim_IntList, aten.sum.default, aten.mean.dim, aten.mean.default,
+    aten.prod.default, aten.prod.dim_int, aten.cumsum.default, aten.logsumexp.default,
+    aten.var.dim, aten.var.correction, aten.std.dim, aten.std.correction,
+    aten.var_mean.correction, aten.linalg_vector_norm.default,
+    aten.mm.default, aten.bmm.default, aten.matmul.default, aten.linear.default,
+    aten.addmm.default, aten.baddbmm.default, aten.conv2d.default, aten.conv1d.default,
+    aten.scaled_dot_product_attention.default, aten.gelu.default, aten.silu.default,
+    aten.mish.default, aten.cross_entropy_loss.default, aten.mse_loss.default,
+    aten.nll_loss.default, aten.rms_norm.default,
+])

@@ -88,9 +88,14 @@ class ImportContext:
         target = self.node if arg is None else arg
         return target.meta.get("val") if isinstance(target, fx.Node) else target
 
+    #: set while a half-precision op is imported in float32 (see aten.UPCAST)
+    compute_dtype: torch.dtype | None = None
+
     def out_dtype(self) -> torch.dtype:
         val = self.meta()
         val = val[0] if isinstance(val, (tuple, list)) else val
+        if self.compute_dtype is not None and val.dtype in (torch.float16, torch.bfloat16):
+            return self.compute_dtype
         return val.dtype
 
     def out_type(self, index: int | None = None) -> ir.RankedTensorType:

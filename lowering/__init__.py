@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from . import cpu, decompose, to_linalg  # noqa: F401  (register passes and pipelines)
 from .to_linalg import nn as _nn_lowerings  # noqa: F401  (lowerings of the nn primitives)
+from .to_linalg import index as _index_lowerings  # noqa: F401  (gather, scatter_add, insert_slice)
+from . import vjp_index  # noqa: F401  (their VJP rules)
 from . import to_gpu  # noqa: F401  (registers tg-gpu-map-linalg, tg-gpu-pipeline)
 from . import autodiff, partition  # noqa: F401  (register tg-autodiff, tg-partition)
 from .pipeline import PipelineError, build_pass_manager

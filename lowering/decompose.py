@@ -16,7 +16,7 @@ VJP rule, so autodiff and every backend only ever meet these.
     contraction: mm bmm convolution
     reduction: reduce_sum reduce_prod reduce_max reduce_min reduce_any argmax argmin
     shape: reshape permute broadcast_to slice cat dim_size
-    indexing: index_select iota
+    indexing: index_select iota gather scatter_add insert_slice stop_gradient
 """
 
 from __future__ import annotations

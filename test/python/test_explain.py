@@ -1,0 +1,40 @@
+"""dynamlir.explain: per-graph compiled ops, fallbacks with reasons, graph breaks, guards."""
+
+from __future__ import annotations
+
+import torch
+
+import dynamlir
+
+
+def with_break(x, y):
+    a = torch.sin(x) + 1
+    print("graph break here")  # noqa: T201 - Dynamo cannot trace print: a graph break
+    return a.cumsum(0) * y, x.nonzero()
+
+
+def test_explain_reports_graphs_breaks_and_guards(capsys):
+    report = dynamlir.explain(with_break, torch.randn(4), torch.randn(4))
+    assert len(report.graphs) >= 2
+    assert report.graphs[0].compiled_ops["aten.sin.default"] == 1
+    assert report.graphs[0].compiles
+    assert any("print" in b or "builtin" in b for b in report.graph_breaks)
+    assert any("TENSOR_MATCH" in g for g in report.guards)
+    text = str(report)
+    assert text.startswith("dynamlir.explain:") and "graph break 0:" in text
+
+
+def test_explain_lists_every_unsupported_op_with_its_line():
+    def fn(x):
+        a = torch.special.i0(x)  # no tg mapping
+        b = torch.special.polygamma(1, x)  # none either; independent of a
+        return a + b + x.exp()
+
+    report = dynamlir.explain(fn, torch.rand(3) + 0.5)
+    (graph,) = report.graphs
+    ops = [f.op for f in graph.fallbacks]
+    assert len(ops) == 2 and "i0" in ops[0] and "polygamma" in ops[1]
+    assert all("test_explain.py" in f.where for f in graph.fallbacks)
+    assert graph.skipped >= 1  # the add that consumes them is not tried
+    assert graph.compiled_ops["aten.exp.default"] == 1
+    assert not graph.compiles and report.fallback_count == 1
