@@ -21,7 +21,7 @@ from ..dialects.registry import RuleTable
 from ..dialects.tg import build
 from ..dialects.types import DYN, element_type, shape_of
 from .errors import UnsupportedOpError
-from .fx_importer import ImportContext, element_type_of, static_dims, type_of, where_of
+from .fx_importer import ImportContext, element_type_of, where_of
 
 aten = torch.ops.aten
 IMPORT = RuleTable("import")
@@ -44,11 +44,13 @@ def lower_node(ctx: ImportContext, node) -> Any:
         if value is None:
             raise UnsupportedOpError(
                 f"frontend: result #{idx} of {base.target} is not imported (node '{node.name}')",
-                op=str(base.target), where=where_of(node))
+                op=str(base.target),
+                where=where_of(node),
+            )
         return value
-    if node.target in (torch.ops.aten._assert_tensor_metadata.default,) or str(node.target).startswith(
-        "aten._set_grad_enabled"
-    ):
+    if node.target in (torch.ops.aten._assert_tensor_metadata.default,) or str(
+        node.target
+    ).startswith("aten._set_grad_enabled"):
         return None
     if isinstance(node.target, torch._ops.OpOverload) and node.target not in IMPORT:
         raise UnsupportedOpError(
@@ -113,8 +115,12 @@ def _upcast_call(ctx: ImportContext, rule, args, kwargs):
     meta = ctx.meta()
     if not isinstance(out, (list, tuple)):
         return tg.convert(out, element_type_of(meta.dtype)) if isinstance(out, ir.Value) else out
-    return [tg.convert(v, element_type_of(m.dtype)) if isinstance(v, ir.Value) and
-            isinstance(m, torch.Tensor) else v for v, m in zip(out, meta)]
+    return [
+        tg.convert(v, element_type_of(m.dtype))
+        if isinstance(v, ir.Value) and isinstance(m, torch.Tensor)
+        else v
+        for v, m in zip(out, meta)
+    ]
 
 
 def unsupported(what: str):
@@ -267,7 +273,9 @@ for _op, _builder in [
     IMPORT.register(_op)(_unary(_builder))
 
 
-@IMPORT.register(aten.isnan.default, aten.isinf.default, aten.logical_not.default, aten.bitwise_not.default)
+@IMPORT.register(
+    aten.isnan.default, aten.isinf.default, aten.logical_not.default, aten.bitwise_not.default
+)
 def import_predicate(ctx, x):
     builder = {
         aten.isnan.default: tg.isnan,
@@ -413,7 +421,12 @@ def import_max_dim(ctx, x, dim, keepdim=False):
 def import_argmax(ctx, x, dim=None, keepdim=False):
     cls = R.ArgmaxOp if ctx.node.target is aten.argmax.default else R.ArgminOp
     if dim is None:
-        return build(cls, tg.reshape(x, (DYN if DYN in shape_of(x) else math.prod(shape_of(x)),)), dim=0, keepdim=False)
+        return build(
+            cls,
+            tg.reshape(x, (DYN if DYN in shape_of(x) else math.prod(shape_of(x)),)),
+            dim=0,
+            keepdim=False,
+        )
     return build(cls, x, dim=dim, keepdim=keepdim)
 
 
@@ -428,179 +441,64 @@ def import_log_softmax(ctx, x, dim, half_to_float=None):
 
 
 @IMPORT.register(aten.layer_norm.default)
-def import_layer_norm(ctx, x, normalized_shape, weight=None, bias=None, eps=1e-5, cudnn_enable=True):
+def import_layer_norm(
+    ctx, x, normalized_shape, weight=None, bias=None, eps=1e-5, cudnn_enable=True
+):
     if weight is None and bias is not None:
         weight = tg.broadcast_to(tg.scalar(1.0, x), list(normalized_shape))
     params = [p for p in (weight, bias) if p is not None]
     return build(R.LayerNormOp, x, params, normalized_shape=list(normalized_shape), eps=float(eps))
 
 
-# --- shapes -------------------------------------------------------------------------
-
-
-@IMPORT.register(aten.view.default, aten.reshape.default, aten._unsafe_view.default)
-def import_view(ctx, x, size):
-    return tg.reshape(x, static_dims(ctx.meta().shape))
-
-
-@IMPORT.register(
-    aten.unsqueeze.default,
-    aten.squeeze.dim,
-    aten.squeeze.dims,
-    aten.squeeze.default,
-    aten.flatten.using_ints,
-    aten.unflatten.int,
-)
-def import_reshape_like(ctx, x, *args):
-    return tg.reshape(x, static_dims(ctx.meta().shape))
-
-
-@IMPORT.register(aten.permute.default)
-def import_permute(ctx, x, dims):
-    rank = len(shape_of(x))
-    return tg.permute(x, [d % max(rank, 1) for d in dims])
-
-
-@IMPORT.register(aten.transpose.int)
-def import_transpose(ctx, x, d0, d1):
-    if len(shape_of(x)) < 2:
-        return x
-    return tg.transpose(x, d0, d1)
-
-
-@IMPORT.register(aten.expand.default, aten.broadcast_to.default)
-def import_expand(ctx, x, size, implicit=False):
-    return tg.broadcast_to(x, static_dims(ctx.meta().shape))
-
-
-@IMPORT.register(aten.slice.Tensor)
-def import_slice(ctx, x, dim=0, start=None, end=None, step=1):
-    shape = shape_of(x)
-    d = dim % len(shape)
-    n = shape[d]
-    if not all(isinstance(v, int) or v is None for v in (start, end, step)):
-        unsupported("slice with symbolic bounds")
-    start = 0 if start is None else start
-    end = 2**62 if end is None else end
-    if n == DYN:
-        if start < 0 or (end < 0):
-            unsupported("negative slice bounds on a dynamic dim")
-        return tg.slice(x, d, start, -1 if end >= 2**31 else end, step)
-    start = min(max(start + n if start < 0 else start, 0), n)
-    end = min(max(end + n if end < 0 else end, start), n)
-    if (start, end, step) == (0, n, 1):
-        return x
-    return tg.slice(x, d, start, end, step)
-
-
-@IMPORT.register(aten.select.int)
-def import_select(ctx, x, dim, index):
-    shape = shape_of(x)
-    d = dim % len(shape)
-    if shape[d] == DYN and index < 0:
-        unsupported("negative select index on a dynamic dim")
-    i = index + shape[d] if index < 0 else index
-    return tg.reshape(tg.slice(x, d, i, i + 1, 1), static_dims(ctx.meta().shape))
-
-
-@IMPORT.register(aten.cat.default)
-def import_cat(ctx, xs, dim=0):
-    dtype = ctx.out_dtype()
-    xs = [as_dtype(x, dtype) for x in xs if not (shape_of(x) == (0,) and len(ctx.meta().shape) != 1)]
-    return tg.cat(xs, dim)
-
-
-@IMPORT.register(aten.stack.default)
-def import_stack(ctx, xs, dim=0):
-    rank = len(shape_of(xs[0])) + 1
-    d = dim % rank
-    parts = [tg.reshape(x, (*shape_of(x)[:d], 1, *shape_of(x)[d:])) for x in xs]
-    return tg.cat(parts, d)
-
-
-# --- constants ----------------------------------------------------------------------
-
-
-def _fill(ctx, value):
-    out = type_of(ctx.meta())
-    dtype = ctx.out_dtype()
-    if DYN in shape_of(out):
-        unsupported("constant fill with dynamic shape")
-    return tg.broadcast_to(as_dtype(value, dtype), shape_of(out))
-
-
-IMPORT.register(aten.full.default)(lambda ctx, size, value, **kw: _fill(ctx, value))
-IMPORT.register(aten.zeros.default)(lambda ctx, size, **kw: _fill(ctx, 0))
-IMPORT.register(aten.ones.default)(lambda ctx, size, **kw: _fill(ctx, 1))
-IMPORT.register(aten.scalar_tensor.default)(lambda ctx, value, **kw: _fill(ctx, value))
-IMPORT.register(aten.zeros_like.default)(lambda ctx, x, **kw: _fill(ctx, 0))
-IMPORT.register(aten.ones_like.default)(lambda ctx, x, **kw: _fill(ctx, 1))
-IMPORT.register(aten.full_like.default)(lambda ctx, x, value, **kw: _fill(ctx, value))
-
-
-__all__ = ["IMPORT", "lower_node", "IDENTITY_OPS"]
-
-
-@IMPORT.register(aten.split.Tensor, aten.split_with_sizes.default)
-def import_split(ctx, x, split_size, dim=0):
-    shape = shape_of(x)
-    d = dim % len(shape)
-    outs, start = [], 0
-    for val in ctx.meta():
-        size = val.shape[d]
-        if not isinstance(size, int):
-            unsupported("split of a dynamic dim")
-        outs.append(tg.slice(x, d, start, start + size, 1) if size != shape[d] else x)
-        start += size
-    return outs
-
-
-@IMPORT.register(aten.chunk.default)
-def import_chunk(ctx, x, chunks, dim=0):
-    return import_split(ctx, x, None, dim)
-
-
-@IMPORT.register(aten.tril.default, aten.triu.default)
-def import_tril(ctx, x, diagonal=0):
-    from ..dialects import builders_nn as nn
-
-    rank = len(shape_of(x))
-    rows = tg.reshape(nn.iota(x, rank - 2), (shape_of(x)[-2], 1))
-    cols = nn.iota(x, rank - 1)
-    offset = tg.sub(cols, rows)  # col - row, broadcast to the last two dims
-    keep = tg.le(offset, diagonal) if ctx.node.target is aten.tril.default else tg.ge(offset, diagonal)
-    return tg.where(keep, x, tg.scalar(0, x))
-
-
-@IMPORT.register(aten.arange.default, aten.arange.start, aten.arange.start_step)
-def import_arange(ctx, *args, **kwargs):
-    out = ctx.meta()
-    if not isinstance(out.shape[0], int):
-        unsupported("arange with a dynamic length")
-    vals = [a for a in args if isinstance(a, (int, float))]
-    start, step = (0, 1) if len(vals) == 1 else (vals[0], vals[2] if len(vals) > 2 else 1)
-    import numpy as np
-
-    values = start + step * np.arange(out.shape[0])
-    return tg.constant(values, element_type_of(out.dtype))
-
+__all__ = ["IMPORT", "lower_node", "IDENTITY_OPS", "UPCAST"]
 
 # The rule files split off this one (file size); importing them fills IMPORT.
+from . import aten_view  # noqa: E402,F401  (first: the files below use its rules)
 from . import aten_index, aten_math, aten_nn, aten_pool, aten_shape  # noqa: E402,F401
 from . import aten_composite  # noqa: E402,F401  (uses rules of the files above)
 
-UPCAST.update([
-    aten.softmax.int, aten._softmax.default, aten.log_softmax.int, aten._log_softmax.default,
-    aten.layer_norm.default, aten.native_layer_norm.default, aten.group_norm.default,
-    aten.native_group_norm.default, aten._native_batch_norm_legit_no_training.default,
-    aten._native_batch_norm_legit_functional.default, aten.batch_norm.default,
-    aten.sum.dim_IntList, aten.sum.default, aten.mean.dim, aten.mean.default,
-    aten.prod.default, aten.prod.dim_int, aten.cumsum.default, aten.logsumexp.default,
-    aten.var.dim, aten.var.correction, aten.std.dim, aten.std.correction,
-    aten.var_mean.correction, aten.linalg_vector_norm.default,
-    aten.mm.default, aten.bmm.default, aten.matmul.default, aten.linear.default,
-    aten.addmm.default, aten.baddbmm.default, aten.conv2d.default, aten.conv1d.default,
-    aten.scaled_dot_product_attention.default, aten.gelu.default, aten.silu.default,
-    aten.mish.default, aten.cross_entropy_loss.default, aten.mse_loss.default,
-    aten.nll_loss.default, aten.rms_norm.default,
-])
+UPCAST.update(
+    [
+        aten.softmax.int,
+        aten._softmax.default,
+        aten.log_softmax.int,
+        aten._log_softmax.default,
+        aten.layer_norm.default,
+        aten.native_layer_norm.default,
+        aten.group_norm.default,
+        aten.native_group_norm.default,
+        aten._native_batch_norm_legit_no_training.default,
+        aten._native_batch_norm_legit_functional.default,
+        aten.batch_norm.default,
+        aten.sum.dim_IntList,
+        aten.sum.default,
+        aten.mean.dim,
+        aten.mean.default,
+        aten.prod.default,
+        aten.prod.dim_int,
+        aten.cumsum.default,
+        aten.logsumexp.default,
+        aten.var.dim,
+        aten.var.correction,
+        aten.std.dim,
+        aten.std.correction,
+        aten.var_mean.correction,
+        aten.linalg_vector_norm.default,
+        aten.mm.default,
+        aten.bmm.default,
+        aten.matmul.default,
+        aten.linear.default,
+        aten.addmm.default,
+        aten.baddbmm.default,
+        aten.conv2d.default,
+        aten.conv1d.default,
+        aten.scaled_dot_product_attention.default,
+        aten.gelu.default,
+        aten.silu.default,
+        aten.mish.default,
+        aten.cross_entropy_loss.default,
+        aten.mse_loss.default,
+        aten.nll_loss.default,
+        aten.rms_norm.default,
+    ]
+)

@@ -38,8 +38,18 @@ def import_native_group_norm(ctx, x, weight, bias, n, c, hw, group, eps):
 
 
 @IMPORT.register(aten.instance_norm.default)
-def import_instance_norm(ctx, x, weight, bias, running_mean, running_var, use_input_stats,
-                         momentum, eps, cudnn_enabled=True):
+def import_instance_norm(
+    ctx,
+    x,
+    weight,
+    bias,
+    running_mean,
+    running_var,
+    use_input_stats,
+    momentum,
+    eps,
+    cudnn_enabled=True,
+):
     if not use_input_stats or running_mean is not None:
         unsupported("instance_norm with running stats")
     c = shape_of(x)[1]
@@ -82,8 +92,9 @@ def import_pairwise_distance(ctx, a, b, p=2.0, eps=1e-6, keepdim=False):
 
 @IMPORT.register(aten.cosine_similarity.default)
 def import_cosine_similarity(ctx, a, b, dim=1, eps=1e-8):
-    shape = static_dims(torch.broadcast_shapes(ctx.meta(ctx.node.args[0]).shape,
-                                               ctx.meta(ctx.node.args[1]).shape))
+    shape = static_dims(
+        torch.broadcast_shapes(ctx.meta(ctx.node.args[0]).shape, ctx.meta(ctx.node.args[1]).shape)
+    )
     a, b = tg.broadcast_to(a, shape), tg.broadcast_to(b, shape)
     d = dim % len(shape)
     na = tg.maximum(nn.norm(a, 2.0, [d], True), eps)
@@ -115,8 +126,10 @@ def import_margin_ranking_loss(ctx, a, b, y, margin=0.0, reduction=1):
 @IMPORT.register(aten.hinge_embedding_loss.default)
 def import_hinge_embedding_loss(ctx, x, y, margin=1.0, reduction=1):
     neg = tg.relu(tg.sub(float(margin), x))
-    loss = tg.add(tg.where(tg.eq(y, 1.0), x, tg.scalar(0.0, x)),
-                  tg.where(tg.eq(y, -1.0), neg, tg.scalar(0.0, x)))
+    loss = tg.add(
+        tg.where(tg.eq(y, 1.0), x, tg.scalar(0.0, x)),
+        tg.where(tg.eq(y, -1.0), neg, tg.scalar(0.0, x)),
+    )
     return _reduce(loss, REDUCTION[reduction])
 
 
@@ -167,8 +180,9 @@ def import_upsample_nearest2d(ctx, x, output_size, scales_h=None, scales_w=None)
 def _upsample(ctx, x, out, scales, n):
     if n == 1:
         s = shape_of(x)
-        y = nn.upsample_nearest2d(tg.reshape(x, (*s[:2], 1, s[2])), [1, out[0]],
-                                  [1.0, scales[0]] if scales else None)
+        y = nn.upsample_nearest2d(
+            tg.reshape(x, (*s[:2], 1, s[2])), [1, out[0]], [1.0, scales[0]] if scales else None
+        )
         return tg.reshape(y, (*s[:2], out[0]))
     return nn.upsample_nearest2d(x, out, scales)
 
@@ -317,4 +331,3 @@ def import_var_mean_all(ctx, x, unbiased=True):
 @IMPORT.register(aten.conv3d.default, aten.conv3d.padding)
 def import_conv3d(ctx, *args):
     unsupported("3-d convolution")
-

@@ -72,15 +72,20 @@ def import_gather(ctx, x, dim, index, sparse_grad=False):
 @IMPORT.register(aten.take_along_dim.default)
 def import_take_along_dim(ctx, x, index, dim=None):
     if dim is None:
-        return ix.gather(tg.reshape(x, (DYN if DYN in shape_of(x) else math.prod(shape_of(x)),)),
-                         tg.reshape(tg.convert(index, i64()), static_dims(ctx.meta().shape)), 0)
+        return ix.gather(
+            tg.reshape(x, (DYN if DYN in shape_of(x) else math.prod(shape_of(x)),)),
+            tg.reshape(tg.convert(index, i64()), static_dims(ctx.meta().shape)),
+            0,
+        )
     d = dim % len(shape_of(x))
     out = static_dims(ctx.meta().shape)
     xs = [s if i == d else o for i, (s, o) in enumerate(zip(shape_of(x), out))]
     idx_shape = list(out)
     if DYN in xs + idx_shape:
         unsupported("take_along_dim with dynamic sizes")
-    return ix.gather(tg.broadcast_to(x, xs), tg.broadcast_to(tg.convert(index, i64()), idx_shape), d)
+    return ix.gather(
+        tg.broadcast_to(x, xs), tg.broadcast_to(tg.convert(index, i64()), idx_shape), d
+    )
 
 
 def _scatter_operands(x, dim, index, src):
@@ -131,8 +136,9 @@ def overwrite(d: int):
     return combine
 
 
-@IMPORT.register(aten.scatter_add.default, aten.scatter.src, aten.scatter.value,
-                 aten.scatter_reduce.two)
+@IMPORT.register(
+    aten.scatter_add.default, aten.scatter.src, aten.scatter.value, aten.scatter_reduce.two
+)
 def import_scatter(ctx, x, dim, index, src, reduce=None, include_self=True):
     target = ctx.node.target
     x = as_dtype(x, ctx.out_dtype())
@@ -141,11 +147,14 @@ def import_scatter(ctx, x, dim, index, src, reduce=None, include_self=True):
     if not shape_of(x):
         unsupported("scatter into a 0-d tensor")
     if not isinstance(src, ir.Value):
-        src = tg.broadcast_to(as_dtype(src, ctx.out_dtype()), static_dims(ctx.meta(ctx.node.args[2]).shape))
+        src = tg.broadcast_to(
+            as_dtype(src, ctx.out_dtype()), static_dims(ctx.meta(ctx.node.args[2]).shape)
+        )
     src = as_dtype(src, ctx.out_dtype())
     d, index, src, partial = _scatter_operands(x, dim, index, src)
-    if target is aten.scatter_add.default or (target is aten.scatter_reduce.two and reduce == "sum"
-                                              and include_self):
+    if target is aten.scatter_add.default or (
+        target is aten.scatter_reduce.two and reduce == "sum" and include_self
+    ):
         return _scatter(x, d, index, src, partial, lambda r, i, s: ix.scatter_add(r, i, s, d))
     if target is aten.scatter_reduce.two:
         unsupported(f"scatter_reduce with reduce='{reduce}'")
@@ -167,12 +176,18 @@ def import_index_add(ctx, x, dim, index, source, alpha=1):
     d = dim % max(len(shape_of(x)), 1)
     if alpha != 1:
         source = tg.mul(source, as_dtype(alpha, ctx.out_dtype()))
-    idx = tg.reshape(tg.convert(index, i64()), (shape_of(index)[0] if shape_of(index) else 1,
-                                                *([1] * (len(shape_of(x)) - d - 1))))
+    idx = tg.reshape(
+        tg.convert(index, i64()),
+        (shape_of(index)[0] if shape_of(index) else 1, *([1] * (len(shape_of(x)) - d - 1))),
+    )
     if not shape_of(source):
         source = tg.reshape(source, (1,))
-    idx = like_shape(idx, tg.convert(tg.mul(source, 0), i64()) if is_float(element_type(source))
-                     else tg.mul(source, 0))
+    idx = like_shape(
+        idx,
+        tg.convert(tg.mul(source, 0), i64())
+        if is_float(element_type(source))
+        else tg.mul(source, 0),
+    )
     return ix.scatter_add(x, idx, source, d)
 
 
@@ -205,7 +220,7 @@ def _linearize(x, indices):
         part = tg.broadcast_to(wrap(indices[i], n), bshape)
         flat = part if flat is None else tg.add(tg.mul(flat, n), part)
     vs = shape_of(xv)
-    xv = tg.reshape(xv, (*vs[:d], math.prod(sizes), *vs[d + len(dims):]))
+    xv = tg.reshape(xv, (*vs[:d], math.prod(sizes), *vs[d + len(dims) :]))
     return xv, d, flat, perm, sizes
 
 
@@ -222,8 +237,14 @@ def import_index_put(ctx, x, indices, values, accumulate=False):
     if len(present) == 1 and is_bool(element_type(present[0])):
         mask = present[0]
         lead = [i for i, v in enumerate(indices) if v is not None][0]
-        if lead == 0 and shape_of(mask) == shape_of(x)[: len(shape_of(mask))] and not shape_of(values):
-            mask = tg.reshape(mask, (*shape_of(mask), *([1] * (len(shape_of(x)) - len(shape_of(mask))))))
+        if (
+            lead == 0
+            and shape_of(mask) == shape_of(x)[: len(shape_of(mask))]
+            and not shape_of(values)
+        ):
+            mask = tg.reshape(
+                mask, (*shape_of(mask), *([1] * (len(shape_of(x)) - len(shape_of(mask)))))
+            )
             return tg.where(mask, tg.add(x, values) if accumulate else values, x)
         unsupported("index_put with a boolean mask and non-scalar values")
     xv, d, idx, perm, sizes = _linearize(x, indices)
@@ -233,13 +254,16 @@ def import_index_put(ctx, x, indices, values, accumulate=False):
         idx = tg.reshape(idx, (math.prod(shape_of(idx)),))
     vs = shape_of(xv)
     k = shape_of(idx)[0]
-    target = (*vs[:d], k, *vs[d + 1:])
+    target = (*vs[:d], k, *vs[d + 1 :])
     if DYN in target:
         unsupported("index_put with dynamic sizes")
     # values broadcast against x[indices], whose shape is the index's then the rest
     vals = tg.broadcast_to(values, _index_result_shape(x, indices, perm, d, len(sizes)))
-    vals = tg.reshape(vals, (*[target[i] for i in range(d)], k, *target[d + 1:])) if d == 0 or \
-        perm == list(range(len(perm))) else vals
+    vals = (
+        tg.reshape(vals, (*[target[i] for i in range(d)], k, *target[d + 1 :]))
+        if d == 0 or perm == list(range(len(perm)))
+        else vals
+    )
     vals = tg.broadcast_to(vals, target)
     index = tg.broadcast_to(tg.reshape(wrap(idx, vs[d]), (k, *([1] * (len(vs) - d - 1)))), target)
     if accumulate:
@@ -249,7 +273,7 @@ def import_index_put(ctx, x, indices, values, accumulate=False):
             unsupported("index_put of integers without accumulate")
         out = overwrite(d)(xv, index, vals)
     if len(sizes) > 1:
-        out = tg.reshape(out, (*vs[:d], *sizes, *vs[d + 1:]))
+        out = tg.reshape(out, (*vs[:d], *sizes, *vs[d + 1 :]))
     inverse = [perm.index(i) for i in range(len(perm))]
     return tg.permute(out, inverse)
 
@@ -259,7 +283,7 @@ def _index_result_shape(x, indices, perm, d, n):
     xs = [shape_of(x)[p] for p in perm]
     present = [v for v in indices if v is not None]
     bshape = np.broadcast_shapes(*[tuple(shape_of(v)) for v in present])
-    return (*xs[:d], *bshape, *xs[d + n:])
+    return (*xs[:d], *bshape, *xs[d + n :])
 
 
 # --- functionalized in-place writes -------------------------------------------------
@@ -303,15 +327,20 @@ def import_select_scatter(ctx, x, src, dim, index):
 @IMPORT.register(aten.copy.default)
 def import_copy(ctx, dst, src, non_blocking=False):
     src = as_dtype(src, ctx.out_dtype())
-    return like_shape(src, tg.mul(tg.convert(dst, i64()), 0)) if DYN in shape_of(dst) else \
-        tg.broadcast_to(src, shape_of(dst))
+    return (
+        like_shape(src, tg.mul(tg.convert(dst, i64()), 0))
+        if DYN in shape_of(dst)
+        else tg.broadcast_to(src, shape_of(dst))
+    )
 
 
 @IMPORT.register(aten.fill.Scalar, aten.fill.Tensor)
 def import_fill(ctx, x, value):
     v = as_dtype(value, ctx.out_dtype())
     if DYN in shape_of(x):
-        return tg.where(tg.eq(tg.convert(x, i64()), tg.convert(x, i64())), v, v) if shape_of(x) else v
+        return (
+            tg.where(tg.eq(tg.convert(x, i64()), tg.convert(x, i64())), v, v) if shape_of(x) else v
+        )
     return tg.broadcast_to(v, shape_of(x))
 
 
@@ -381,8 +410,11 @@ def sort(x, dim: int, descending: bool):
     if is_bool(element_type(x)):
         unsupported("sort of bool")
     rank_idx = _rank_along(x, d, descending)
-    zeros = tg.mul(x, 0) if not is_float(element_type(x)) else tg.where(
-        tg.eq(rank_idx, rank_idx), tg.scalar(0.0, x), tg.scalar(0.0, x))
+    zeros = (
+        tg.mul(x, 0)
+        if not is_float(element_type(x))
+        else tg.where(tg.eq(rank_idx, rank_idx), tg.scalar(0.0, x), tg.scalar(0.0, x))
+    )
     values = ix.scatter_add(zeros, rank_idx, x, d)
     pos = like_shape(positions(x, d), rank_idx)
     indices = ix.scatter_add(tg.mul(rank_idx, 0), rank_idx, pos, d)

@@ -61,8 +61,8 @@ UNARY = {
     aten.sgn.default: tg.sign,
     aten.positive.default: lambda x: x,
     aten.sinc.default: lambda x: tg.where(
-        tg.eq(x, 0.0), tg.scalar(1.0, x),
-        tg.div(tg.sin(tg.mul(x, math.pi)), tg.mul(x, math.pi))),
+        tg.eq(x, 0.0), tg.scalar(1.0, x), tg.div(tg.sin(tg.mul(x, math.pi)), tg.mul(x, math.pi))
+    ),
 }
 
 
@@ -85,7 +85,7 @@ for _op, _fn in UNARY.items():
 
 @IMPORT.register(aten.round.decimals)
 def import_round_decimals(ctx, x, decimals=0):
-    scale = 10.0 ** decimals
+    scale = 10.0**decimals
     return tg.div(tg.round(tg.mul(x, scale)), scale)
 
 
@@ -155,12 +155,28 @@ def _bitwise(cls):
 
 
 for _ops, _cls in (
-    ((aten.bitwise_and.Tensor, aten.bitwise_and.Scalar, aten.__and__.Tensor,
-      aten.__and__.Scalar), E.BitwiseAndOp),
-    ((aten.bitwise_or.Tensor, aten.bitwise_or.Scalar, aten.__or__.Tensor, aten.__or__.Scalar),
-     E.BitwiseOrOp),
-    ((aten.bitwise_xor.Tensor, aten.bitwise_xor.Scalar, aten.__xor__.Tensor,
-      aten.__xor__.Scalar), E.BitwiseXorOp),
+    (
+        (
+            aten.bitwise_and.Tensor,
+            aten.bitwise_and.Scalar,
+            aten.__and__.Tensor,
+            aten.__and__.Scalar,
+        ),
+        E.BitwiseAndOp,
+    ),
+    (
+        (aten.bitwise_or.Tensor, aten.bitwise_or.Scalar, aten.__or__.Tensor, aten.__or__.Scalar),
+        E.BitwiseOrOp,
+    ),
+    (
+        (
+            aten.bitwise_xor.Tensor,
+            aten.bitwise_xor.Scalar,
+            aten.__xor__.Tensor,
+            aten.__xor__.Scalar,
+        ),
+        E.BitwiseXorOp,
+    ),
 ):
     IMPORT.register(*_ops)(_bitwise(_cls))
 
@@ -224,12 +240,16 @@ def import_xlogy(ctx, x, y):
     dtype = ctx.out_dtype()
     x, y = as_dtype(x, dtype), as_dtype(y, dtype)
     out = tg.where(tg.eq(x, 0.0), tg.scalar(0.0, x), tg.mul(x, tg.log(y)))
-    return tg.where(tg.isnan(y), y, out) if shape_of(y) == shape_of(out) else tg.where(
-        tg.isnan(y), tg.add(y, tg.mul(out, 0.0)), out)
+    return (
+        tg.where(tg.isnan(y), y, out)
+        if shape_of(y) == shape_of(out)
+        else tg.where(tg.isnan(y), tg.add(y, tg.mul(out, 0.0)), out)
+    )
 
 
-@IMPORT.register(aten.float_power.Tensor_Tensor, aten.float_power.Tensor_Scalar,
-                 aten.float_power.Scalar)
+@IMPORT.register(
+    aten.float_power.Tensor_Tensor, aten.float_power.Tensor_Scalar, aten.float_power.Scalar
+)
 def import_float_power(ctx, a, b):
     return tg.pow(as_dtype(a, torch.float64), as_dtype(b, torch.float64))
 
@@ -247,15 +267,21 @@ def import_lerp(ctx, start, end, weight):
 
 @IMPORT.register(aten.threshold.default)
 def import_threshold(ctx, x, threshold, value):
-    return tg.where(tg.gt(x, as_dtype(threshold, ctx.out_dtype())), x, as_dtype(value, ctx.out_dtype()))
+    return tg.where(
+        tg.gt(x, as_dtype(threshold, ctx.out_dtype())), x, as_dtype(value, ctx.out_dtype())
+    )
 
 
 # --- small linear algebra -----------------------------------------------------------
 
 
 IMPORT.register(aten.dot.default, aten.vdot.default, aten.mv.default, aten.inner.default)(
-    lambda ctx, a, b: tg.matmul(a, b) if len(shape_of(b)) < 2 or ctx.node.target is not aten.inner.default
-    else tg.matmul(a, tg.transpose(b, -1, -2)))
+    lambda ctx, a, b: (
+        tg.matmul(a, b)
+        if len(shape_of(b)) < 2 or ctx.node.target is not aten.inner.default
+        else tg.matmul(a, tg.transpose(b, -1, -2))
+    )
+)
 
 
 @IMPORT.register(aten.outer.default, aten.ger.default)
@@ -302,6 +328,8 @@ def import_cross(ctx, a, b, dim=-1):
     if shape[d] != 3:
         unsupported("cross product along a dim of size != 3")
     part = lambda t, i: tg.slice(t, d, i, i + 1)  # noqa: E731
-    comps = [tg.sub(tg.mul(part(a, i), part(b, j)), tg.mul(part(a, j), part(b, i)))
-             for i, j in ((1, 2), (2, 0), (0, 1))]
+    comps = [
+        tg.sub(tg.mul(part(a, i), part(b, j)), tg.mul(part(a, j), part(b, i)))
+        for i, j in ((1, 2), (2, 0), (0, 1))
+    ]
     return tg.cat(comps, d)

@@ -73,15 +73,15 @@ def _out_shape(ctx):
     return static_dims(ctx.meta().shape)
 
 
-@IMPORT.register(aten.conv2d.default, aten.conv1d.default, aten.conv2d.padding,
-                 aten.conv1d.padding)
+@IMPORT.register(aten.conv2d.default, aten.conv1d.default, aten.conv2d.padding, aten.conv1d.padding)
 def import_conv(ctx, x, w, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return conv(ctx, x, w, bias, stride, padding, dilation, groups)
 
 
 @IMPORT.register(aten.convolution.default)
-def import_convolution(ctx, x, w, bias, stride, padding, dilation, transposed, output_padding,
-                       groups):
+def import_convolution(
+    ctx, x, w, bias, stride, padding, dilation, transposed, output_padding, groups
+):
     if transposed:
         unsupported("transposed convolution")
     return conv(ctx, x, w, bias, stride, padding, dilation, groups)
@@ -94,7 +94,10 @@ def _bn_params(x, weight, bias):
     c = shape_of(x)[1]
     if weight is None and bias is None:
         return None, None
-    return (weight if weight is not None else _ones(x, c), bias if bias is not None else _zeros(x, c))
+    return (
+        weight if weight is not None else _ones(x, c),
+        bias if bias is not None else _zeros(x, c),
+    )
 
 
 @IMPORT.register(aten._native_batch_norm_legit_functional.default)
@@ -124,8 +127,9 @@ def import_bn_no_stats(ctx, x, weight, bias, training, momentum, eps):
 
 
 @IMPORT.register(aten.batch_norm.default)
-def import_batch_norm(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps,
-                      cudnn_enabled=True):
+def import_batch_norm(
+    ctx, x, weight, bias, running_mean, running_var, training, momentum, eps, cudnn_enabled=True
+):
     if training:
         unsupported("aten.batch_norm in training mode (expected the functional form)")
     w, b = _bn_params(x, weight, bias)
@@ -183,14 +187,18 @@ def import_smooth_l1_loss(ctx, x, target, reduction=1, beta=1.0):
     if beta == 0:
         loss = d
     else:
-        loss = tg.where(tg.lt(d, beta), tg.div(tg.mul(tg.mul(d, d), 0.5), beta), tg.sub(d, 0.5 * beta))
+        loss = tg.where(
+            tg.lt(d, beta), tg.div(tg.mul(tg.mul(d, d), 0.5), beta), tg.sub(d, 0.5 * beta)
+        )
     return _reduce(loss, _reduction(reduction))
 
 
 @IMPORT.register(aten.huber_loss.default)
 def import_huber_loss(ctx, x, target, reduction=1, delta=1.0):
     d = tg.abs(tg.sub(x, target))
-    loss = tg.where(tg.lt(d, delta), tg.mul(tg.mul(d, d), 0.5), tg.mul(tg.sub(d, 0.5 * delta), delta))
+    loss = tg.where(
+        tg.lt(d, delta), tg.mul(tg.mul(d, d), 0.5), tg.mul(tg.sub(d, 0.5 * delta), delta)
+    )
     return _reduce(loss, _reduction(reduction))
 
 
@@ -198,7 +206,11 @@ def import_huber_loss(ctx, x, target, reduction=1, delta=1.0):
 def import_bce_logits(ctx, x, target, weight=None, pos_weight=None, reduction=1):
     # (1 - t) x + (1 + (pw - 1) t) softplus(-x), softplus(-x) = log1p(exp(-|x|)) + max(-x, 0)
     softplus = tg.add(tg.log1p(tg.exp(tg.neg(tg.abs(x)))), tg.relu(tg.neg(x)))
-    coef = tg.scalar(1.0, x) if pos_weight is None else tg.add(tg.mul(tg.sub(pos_weight, 1.0), target), 1.0)
+    coef = (
+        tg.scalar(1.0, x)
+        if pos_weight is None
+        else tg.add(tg.mul(tg.sub(pos_weight, 1.0), target), 1.0)
+    )
     loss = tg.add(tg.mul(tg.sub(1.0, target), x), tg.mul(coef, softplus))
     if weight is not None:
         loss = tg.mul(loss, weight)
@@ -228,15 +240,18 @@ def import_nll_loss(ctx, x, target, weight=None, reduction=1, ignore_index=-100)
 
 
 @IMPORT.register(aten.cross_entropy_loss.default)
-def import_cross_entropy(ctx, x, target, weight=None, reduction=1, ignore_index=-100,
-                         label_smoothing=0.0):
+def import_cross_entropy(
+    ctx, x, target, weight=None, reduction=1, ignore_index=-100, label_smoothing=0.0
+):
     reduction = _reduction(reduction)
     if is_float(element_type(target)):  # class probabilities
         cdim = 0 if len(shape_of(x)) == 1 else 1
         logp = tg.log_softmax(x, cdim)
         if label_smoothing:
-            target = tg.add(tg.mul(target, 1.0 - label_smoothing),
-                            tg.div(tg.scalar(label_smoothing, x), tg.numel(x, [cdim])))
+            target = tg.add(
+                tg.mul(target, 1.0 - label_smoothing),
+                tg.div(tg.scalar(label_smoothing, x), tg.numel(x, [cdim])),
+            )
         if weight is not None:
             logp = tg.mul(logp, nn_channel(weight, len(shape_of(x)), cdim))
         loss = tg.neg(tg.reduce_sum(tg.mul(logp, target), [cdim], False))
@@ -255,8 +270,9 @@ def nn_channel(w, rank, cdim):
 
 
 @IMPORT.register(aten.scaled_dot_product_attention.default)
-def import_sdpa(ctx, q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
-                enable_gqa=False):
+def import_sdpa(
+    ctx, q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False
+):
     if dropout_p:
         unsupported("scaled_dot_product_attention with dropout_p > 0")
     if enable_gqa and shape_of(q)[-3] != shape_of(k)[-3]:
@@ -265,6 +281,23 @@ def import_sdpa(ctx, q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, sc
         attn_mask = as_dtype(attn_mask, ctx.out_dtype())
     if is_causal and attn_mask is not None:
         unsupported("attn_mask together with is_causal")
+    lead = shape_of(q)[:-2]
+    if (
+        attn_mask is None
+        and len(lead) > 1
+        and DYN not in lead
+        and shape_of(k)[:-2] == lead
+        and shape_of(v)[:-2] == lead
+        and DYN in shape_of(q)[-2:] + shape_of(k)[-2:]
+    ):
+        # fold the batch dims: with dynamic sequence lengths the 4-d score tensor would have
+        # two dynamic dims, which tg.reshape (in the matmul decomposition) cannot produce
+        b = 1
+        for n in lead:
+            b *= n
+        q3, k3, v3 = (tg.reshape(t, (b, *shape_of(t)[-2:])) for t in (q, k, v))
+        out = nn.scaled_dot_product_attention(q3, k3, v3, None, is_causal, scale)
+        return tg.reshape(out, (*lead, *shape_of(out)[-2:]))
     return nn.scaled_dot_product_attention(q, k, v, attn_mask, is_causal, scale)
 
 
@@ -397,8 +430,9 @@ def import_std(ctx, x, dim=None, unbiased=None, keepdim=False, *, correction=Non
     return nn.std(*_stat(ctx, x, dim, _correction(unbiased, correction), keepdim))
 
 
-@IMPORT.register(aten.var_mean.dim, aten.var_mean.correction, aten.std_mean.dim,
-                 aten.std_mean.correction)
+@IMPORT.register(
+    aten.var_mean.dim, aten.var_mean.correction, aten.std_mean.dim, aten.std_mean.correction
+)
 def import_var_mean(ctx, x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     var, mean = nn.var_mean(*_stat(ctx, x, dim, _correction(unbiased, correction), keepdim))
     if ctx.node.target in (aten.std_mean.dim, aten.std_mean.correction):

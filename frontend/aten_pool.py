@@ -70,7 +70,9 @@ def _args(ctx, x, kernel, stride, padding, dilation, n):
 
 
 def max_pool(ctx, x, kernel, stride, padding, dilation, n, with_indices):
-    kernel, stride, padding, dilation, out_sizes = _args(ctx, x, kernel, stride, padding, dilation, n)
+    kernel, stride, padding, dilation, out_sizes = _args(
+        ctx, x, kernel, stride, padding, dilation, n
+    )
     slices = _windows(x, kernel, stride, padding, dilation, out_sizes, -math.inf)
     rank = len(shape_of(x))
     stacked = tg.cat([tg.reshape(s, (*shape_of(s), 1)) for s in slices], rank)
@@ -80,8 +82,9 @@ def max_pool(ctx, x, kernel, stride, padding, dilation, n, with_indices):
         return values
     # flat input position of each window element, per output position: (*out, K)
     spatial = shape_of(x)[-n:]
-    grids = np.meshgrid(*[np.arange(o) * s - p for o, s, p in zip(out_sizes, stride, padding)],
-                        indexing="ij")
+    grids = np.meshgrid(
+        *[np.arange(o) * s - p for o, s, p in zip(out_sizes, stride, padding)], indexing="ij"
+    )
     table = []
     for offsets in np.ndindex(*kernel):
         flat = np.zeros(out_sizes, dtype=np.int64)
@@ -100,11 +103,15 @@ def import_max_pool(ctx, x, kernel, stride=(), padding=0, dilation=1, ceil_mode=
     return max_pool(ctx, x, kernel, stride, padding, dilation, n, False)
 
 
-@IMPORT.register(aten.max_pool2d_with_indices.default, aten.max_pool1d_with_indices.default,
-                 aten.max_pool3d_with_indices.default)
+@IMPORT.register(
+    aten.max_pool2d_with_indices.default,
+    aten.max_pool1d_with_indices.default,
+    aten.max_pool3d_with_indices.default,
+)
 def import_max_pool_indices(ctx, x, kernel, stride=(), padding=0, dilation=1, ceil_mode=False):
-    n = {aten.max_pool1d_with_indices.default: 1,
-         aten.max_pool2d_with_indices.default: 2}.get(ctx.node.target, 3)
+    n = {aten.max_pool1d_with_indices.default: 1, aten.max_pool2d_with_indices.default: 2}.get(
+        ctx.node.target, 3
+    )
     return max_pool(ctx, x, kernel, stride, padding, dilation, n, True)
 
 
@@ -134,26 +141,41 @@ def avg_pool(ctx, x, kernel, stride, padding, ceil_mode, count_include_pad, divi
     for s in slices[1:]:
         total = tg.add(total, s)
     spatial = shape_of(x)[-n:]
-    div = _divisors(spatial, out_sizes, kernel, stride, padding, count_include_pad, divisor_override)
+    div = _divisors(
+        spatial, out_sizes, kernel, stride, padding, count_include_pad, divisor_override
+    )
     if np.all(div == div.flat[0]):
         return tg.div(total, float(div.flat[0]))
     return tg.div(total, tg.constant(div, element_type(total)))
 
 
 @IMPORT.register(aten.avg_pool2d.default, aten.avg_pool3d.default)
-def import_avg_pool(ctx, x, kernel, stride=(), padding=0, ceil_mode=False, count_include_pad=True,
-                    divisor_override=None):
+def import_avg_pool(
+    ctx,
+    x,
+    kernel,
+    stride=(),
+    padding=0,
+    ceil_mode=False,
+    count_include_pad=True,
+    divisor_override=None,
+):
     n = 2 if ctx.node.target is aten.avg_pool2d.default else 3
-    return avg_pool(ctx, x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override, n)
+    return avg_pool(
+        ctx, x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override, n
+    )
 
 
 @IMPORT.register(aten.avg_pool1d.default)
-def import_avg_pool1d(ctx, x, kernel, stride=(), padding=0, ceil_mode=False, count_include_pad=True):
+def import_avg_pool1d(
+    ctx, x, kernel, stride=(), padding=0, ceil_mode=False, count_include_pad=True
+):
     return avg_pool(ctx, x, kernel, stride, padding, ceil_mode, count_include_pad, None, 1)
 
 
 def adaptive(x, out_sizes, reduce):
-    """Adaptive pooling, one spatial dim at a time: cell i covers [floor(i*n/o), ceil((i+1)*n/o))."""
+    """Adaptive pooling, one spatial dim at a time: cell i of o over n covers
+    [floor(i*n/o), ceil((i+1)*n/o))."""
     rank = len(shape_of(x))
     n = len(out_sizes)
     for i, o in enumerate(out_sizes):
@@ -165,7 +187,7 @@ def adaptive(x, out_sizes, reduce):
             continue
         if size % o == 0:  # equal windows: reshape and reduce
             shape = list(shape_of(x))
-            x = reduce(tg.reshape(x, (*shape[:d], o, size // o, *shape[d + 1:])), [d + 1], False)
+            x = reduce(tg.reshape(x, (*shape[:d], o, size // o, *shape[d + 1 :])), [d + 1], False)
             continue
         cells = []
         for c in range(o):
@@ -175,8 +197,12 @@ def adaptive(x, out_sizes, reduce):
     return x
 
 
-@IMPORT.register(aten.adaptive_avg_pool2d.default, aten.adaptive_avg_pool1d.default,
-                 aten.adaptive_avg_pool3d.default, aten._adaptive_avg_pool2d.default)
+@IMPORT.register(
+    aten.adaptive_avg_pool2d.default,
+    aten.adaptive_avg_pool1d.default,
+    aten.adaptive_avg_pool3d.default,
+    aten._adaptive_avg_pool2d.default,
+)
 def import_adaptive_avg_pool(ctx, x, output_size):
     n = len(_tuple(output_size, 1))
     out = static_dims(ctx.meta().shape)[-n:]

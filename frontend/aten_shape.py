@@ -10,7 +10,8 @@ import torch
 from ..dialects import builders as tg
 from ..dialects import builders_nn as nn
 from ..dialects.types import DYN, shape_of
-from .aten import IMPORT, _fill, as_dtype, unsupported
+from .aten import IMPORT, as_dtype, unsupported
+from .aten_view import _fill
 from .aten_index import bool_constant, i64, like_shape
 from .fx_importer import static_dims
 
@@ -85,10 +86,22 @@ def import_constant_pad(ctx, x, pads, value=0):
 
 
 for _mode, _ops in (
-    ("reflect", (aten.reflection_pad1d.default, aten.reflection_pad2d.default,
-                 aten.reflection_pad3d.default)),
-    ("replicate", (aten.replication_pad1d.default, aten.replication_pad2d.default,
-                   aten.replication_pad3d.default)),
+    (
+        "reflect",
+        (
+            aten.reflection_pad1d.default,
+            aten.reflection_pad2d.default,
+            aten.reflection_pad3d.default,
+        ),
+    ),
+    (
+        "replicate",
+        (
+            aten.replication_pad1d.default,
+            aten.replication_pad2d.default,
+            aten.replication_pad3d.default,
+        ),
+    ),
     ("circular", (aten._pad_circular.default,)),
 ):
     IMPORT.register(*_ops)(lambda ctx, x, pads, _m=_mode: pad(x, list(pads), _m))
@@ -137,8 +150,7 @@ def import_as(ctx, x, other):
     return tg.reshape(x, out)
 
 
-@IMPORT.register(aten.movedim.int, aten.moveaxis.int, aten.swapaxes.default,
-                 aten.swapdims.default)
+@IMPORT.register(aten.movedim.int, aten.moveaxis.int, aten.swapaxes.default, aten.swapdims.default)
 def import_movedim(ctx, x, src, dst):
     rank = len(shape_of(x))
     s, t = src % rank, dst % rank
@@ -234,4 +246,3 @@ def import_linspace(ctx, start, end, steps, **kw):
         unsupported("linspace with tensor bounds")
     values = torch.linspace(start, end, steps, dtype=ctx.out_dtype())
     return tg.constant(values.numpy(), element_type_of(ctx.out_dtype()))
-

@@ -52,11 +52,15 @@ class ExplainReport:
         return sum(not g.compiles for g in self.graphs)
 
     def __str__(self) -> str:
-        lines = [f"dynamlir.explain: {len(self.graphs)} graph(s), {len(self.graph_breaks)} "
-                 f"graph break(s), {self.fallback_count} graph(s) running eagerly"]
+        lines = [
+            f"dynamlir.explain: {len(self.graphs)} graph(s), {len(self.graph_breaks)} "
+            f"graph break(s), {self.fallback_count} graph(s) running eagerly"
+        ]
         for g in self.graphs:
             state = "compiled" if g.compiles else "runs eagerly"
-            lines.append(f"graph {g.index}: {state}, {sum(g.compiled_ops.values())} ops import to tg")
+            lines.append(
+                f"graph {g.index}: {state}, {sum(g.compiled_ops.values())} ops import to tg"
+            )
             for op, n in sorted(g.compiled_ops.items()):
                 lines.append(f"  {op} x{n}")
             for f in g.fallbacks:
@@ -72,8 +76,9 @@ class ExplainReport:
         return "\n".join(lines)
 
 
-def analyze_graph(gm: fx.GraphModule, example_inputs, index: int = 0,
-                  compile: bool = True) -> GraphReport:  # noqa: A002
+def analyze_graph(
+    gm: fx.GraphModule, example_inputs, index: int = 0, compile: bool = True
+) -> GraphReport:  # noqa: A002
     """Import `gm` node by node, recording every op that does not import (not only the
     first), then compile the module if everything imported."""
     from torch_mlir import ir
@@ -93,8 +98,11 @@ def analyze_graph(gm: fx.GraphModule, example_inputs, index: int = 0,
     failed: set[fx.Node] = set()
     with make_context(), ir.Location.unknown():
         module = ir.Module.create()
-        args = [n for n in graph.graph.nodes if n.op == "placeholder"
-                and isinstance(n.meta.get("val"), torch.Tensor)]
+        args = [
+            n
+            for n in graph.graph.nodes
+            if n.op == "placeholder" and isinstance(n.meta.get("val"), torch.Tensor)
+        ]
         with ir.InsertionPoint(module.body):
             fn = func.FuncOp("main", ([type_of(n.meta["val"]) for n in args], []))
         block = fn.add_entry_block()
@@ -122,8 +130,9 @@ def analyze_graph(gm: fx.GraphModule, example_inputs, index: int = 0,
                         report.compiled_ops[str(node.target)] += 1
                 except UnsupportedOpError as e:
                     failed.add(node)
-                    report.fallbacks.append(Fallback(e.op or str(node.target),
-                                                     e.where or where_of(node), str(e)))
+                    report.fallbacks.append(
+                        Fallback(e.op or str(node.target), e.where or where_of(node), str(e))
+                    )
     if compile and not failed:
         report.compile_error = _compile_error(graph, import_graph)
     return report
@@ -135,8 +144,11 @@ def _compile_error(graph, import_graph) -> str:
     try:
         imported = import_graph(graph)
         specs = [OutputSpec(v.dtype, tuple(-1 for _ in v.shape)) for v in imported.outputs]
-        fake = [n.meta["val"] for n in graph.graph.nodes if n.op == "placeholder"
-                and n.name in imported.arg_nodes]
+        fake = [
+            n.meta["val"]
+            for n in graph.graph.nodes
+            if n.op == "placeholder" and n.name in imported.arg_nodes
+        ]
         CpuFunction(imported.module_text, specs).variant(tuple(t.is_contiguous() for t in fake))
     except (UnsupportedOpError, CompileError) as e:
         return str(e).splitlines()[0][:300]
@@ -148,8 +160,11 @@ def _guard_text(g) -> str:
     kind = g.create_fn_name()
     code = "; ".join(g.code_list or [])
     code = code if len(code) <= 120 else code[:117] + "..."
-    return f"{name}: {kind}" + (f" ({code})" if code else "") if name else f"{kind}" + (
-        f" ({code})" if code else "")
+    return (
+        f"{name}: {kind}" + (f" ({code})" if code else "")
+        if name
+        else f"{kind}" + (f" ({code})" if code else "")
+    )
 
 
 def explain(model: Callable, *inputs: Any, compile: bool = True, **kwargs: Any) -> ExplainReport:  # noqa: A002

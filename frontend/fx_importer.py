@@ -123,10 +123,14 @@ def import_graph(gm: fx.GraphModule, name: str = "main") -> ImportedGraph:
         placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
         tensor_args = [n for n in placeholders if isinstance(n.meta.get("val"), torch.Tensor)]
         out_node = next(n for n in gm.graph.nodes if n.op == "output")
-        out_vals = [a.meta.get("val") if isinstance(a, fx.Node) else a for a in _flat(out_node.args[0])]
+        out_vals = [
+            a.meta.get("val") if isinstance(a, fx.Node) else a for a in _flat(out_node.args[0])
+        ]
         for v in out_vals:
             if not isinstance(v, torch.Tensor):
-                raise UnsupportedOpError(f"frontend: graph output {v!r} is not a tensor", op="output")
+                raise UnsupportedOpError(
+                    f"frontend: graph output {v!r} is not a tensor", op="output"
+                )
         arg_types = [type_of(n.meta["val"]) for n in tensor_args]
         res_types = [type_of(v) for v in out_vals]
         with ir.InsertionPoint(module.body):
@@ -149,7 +153,9 @@ def import_graph(gm: fx.GraphModule, name: str = "main") -> ImportedGraph:
             results = [ctx.values[a] for a in _flat(out_node.args[0])]
             for r, t in zip(results, res_types):
                 if not isinstance(r, ir.Value):
-                    raise UnsupportedOpError("frontend: graph output is not a tensor value", op="output")
+                    raise UnsupportedOpError(
+                        "frontend: graph output is not a tensor value", op="output"
+                    )
             func.ReturnOp(results)
         if not module.operation.verify():
             raise UnsupportedOpError("frontend: imported module failed to verify", op="verify")

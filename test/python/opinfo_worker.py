@@ -22,8 +22,21 @@ RTOL, ATOL = 1e-4, 1e-5
 SAMPLES = 2
 # Ops whose outputs are random or uninitialized: eager and compiled differ by design.
 NONDETERMINISTIC = (
-    "rand", "normal", "bernoulli", "dropout", "multinomial", "uniform", "empty", "new_empty",
-    "randn", "randint", "exponential", "geometric", "cauchy", "log_normal", "poisson",
+    "rand",
+    "normal",
+    "bernoulli",
+    "dropout",
+    "multinomial",
+    "uniform",
+    "empty",
+    "new_empty",
+    "randn",
+    "randint",
+    "exponential",
+    "geometric",
+    "cauchy",
+    "log_normal",
+    "poisson",
 )
 
 
@@ -106,15 +119,20 @@ def run_forward(op, sample) -> tuple[str, str]:
             warnings.simplefilter("always")
             got = _compiled(op, leaves, spec, where, counter)(*tensors)
     if _fallback(caught):
-        return "fallback", str(next(w.message for w in caught if "dynamlir" in str(w.message)))[:300]
+        return "fallback", str(next(w.message for w in caught if "dynamlir" in str(w.message)))[
+            :300
+        ]
     if counter.graphs == 0:
         return "fallback", "no graph captured"
     return ("pass", "") if _close(got, expected) else ("wrong", "forward differs from eager")
 
 
 def _grads(outs, tensors, cotangent_seed=0):
-    outs = [o for o in pytree.tree_leaves(outs)
-            if isinstance(o, torch.Tensor) and o.requires_grad and o.dtype.is_floating_point]
+    outs = [
+        o
+        for o in pytree.tree_leaves(outs)
+        if isinstance(o, torch.Tensor) and o.requires_grad and o.dtype.is_floating_point
+    ]
     if not outs:
         return None
     g = torch.Generator().manual_seed(cotangent_seed)
@@ -148,7 +166,9 @@ def run_grad(op, sample) -> tuple[str, str]:
         got_out = _compiled(op, leaves, spec, where, counter)(*got_in)
         got = _grads(got_out, got_in)
     if _fallback(caught):
-        return "fallback", str(next(w.message for w in caught if "dynamlir" in str(w.message)))[:300]
+        return "fallback", str(next(w.message for w in caught if "dynamlir" in str(w.message)))[
+            :300
+        ]
     if counter.graphs == 0:
         return "fallback", "no graph captured"
     if got is None or not _close(got_out, expected_out):
@@ -160,8 +180,12 @@ def run_grad(op, sample) -> tuple[str, str]:
 
 
 def run_op(op) -> dict:
-    result = {"name": op.name + (f".{op.variant_test_name}" if op.variant_test_name else ""),
-              "forward": "skip", "grad": "skip", "why": ""}
+    result = {
+        "name": op.name + (f".{op.variant_test_name}" if op.variant_test_name else ""),
+        "forward": "skip",
+        "grad": "skip",
+        "why": "",
+    }
     if any(k in op.name for k in NONDETERMINISTIC):
         result["why"] = "random or uninitialized output"
         return result
@@ -182,7 +206,9 @@ def run_op(op) -> dict:
                 verdicts.append(fn(op, s))
             except Exception as e:  # noqa: BLE001 - counted and reported, never fatal
                 verdicts.append(("error", f"{type(e).__name__}: {e}"[:300]))
-        ranked = sorted(verdicts, key=lambda v: ["wrong", "error", "fallback", "pass", "skip"].index(v[0]))
+        ranked = sorted(
+            verdicts, key=lambda v: ["wrong", "error", "fallback", "pass", "skip"].index(v[0])
+        )
         if verdicts:
             result[kind] = ranked[0][0]
             if ranked[0][1]:

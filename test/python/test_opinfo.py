@@ -38,8 +38,12 @@ class Worker:
     def __init__(self):
         env = dict(os.environ, PYTHONWARNINGS="ignore")
         self.proc = subprocess.Popen(
-            [sys.executable, str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, text=True, env=env,
+            [sys.executable, str(WORKER)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
         )
         self.count = json.loads(self._line(600.0))["count"]
 
@@ -123,16 +127,18 @@ def run_ops(indices=None, limit_s: float = OP_TIME_LIMIT_S, log=None, workers: i
 def summarize(results) -> str:
     fwd = Counter(r["forward"] for r in results)
     grad = Counter(r["grad"] for r in results)
-    return (f"opinfo: {len(results)} ops (every {SAMPLE_EVERY}): forward {dict(fwd)}; "
-            f"grad {dict(grad)}")
+    return (
+        f"opinfo: {len(results)} ops (every {SAMPLE_EVERY}): forward {dict(fwd)}; grad {dict(grad)}"
+    )
 
 
 @pytest.mark.slow
 def test_opinfo_coverage():
     results = run_ops()
     print("\n" + summarize(results))
-    wrong = [r for r in results
-             if "wrong" in (r["forward"], r["grad"]) and r["name"] not in KNOWN_WRONG]
+    wrong = [
+        r for r in results if "wrong" in (r["forward"], r["grad"]) and r["name"] not in KNOWN_WRONG
+    ]
     broken = [r for r in results if r["forward"] in ("timeout", "crash")]
     assert not broken, f"ops that hung or crashed the worker: {[r['name'] for r in broken]}"
     assert not wrong, "wrong results: " + "; ".join(f"{r['name']}: {r['why']}" for r in wrong)
