@@ -495,7 +495,8 @@ def import_logcumsumexp(ctx, x, dim):
         return x
     d = dim % len(shape_of(x))
     m = tg.reduce_max(x, [d], True)
-    m = tg.where(tg.isinf(m), tg.scalar(0.0, x), m)
+    # the shift cancels in value and derivative: keep it out of the gradient
+    m = ix.stop_gradient(tg.where(tg.isinf(m), tg.scalar(0.0, x), m))
     return tg.add(tg.log(_scan(tg.exp(tg.sub(x, m)), d, 0, tg.reduce_sum)), m)
 
 

@@ -31,7 +31,11 @@ WORKERS = int(os.environ.get("DYNAMLIR_OPINFO_WORKERS", "2"))
 FORWARD_TARGET, GRAD_TARGET = 200, 120
 
 # op name -> why dynamlir's answer legitimately differs from eager.
-KNOWN_WRONG: dict[str, str] = {}
+KNOWN_WRONG: dict[str, str] = {
+    # sample 0 holds 1e4: eager's float32 backward is off by 2e-3 from a float64 reference,
+    # dynamlir's by 2e-7 (measured), so the comparison with eager fails
+    "logcumsumexp": "eager float32 gradient is the imprecise one",
+}
 
 
 class Worker:
