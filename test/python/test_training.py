@@ -43,3 +43,12 @@ def test_transformer_block_sgd_steps_match_eager():
     torch.manual_seed(0)
     block = Block(d=32, heads=2)
     check_training(block, torch.randn(2, 8, 32), torch.randn(2, 8, 32), steps=20)
+
+
+def test_small_cnn_sgd_steps_match_eager():
+    torch.manual_seed(0)
+    cnn = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(8, 8, 3, stride=2), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(8 * 3 * 3, 5),
+    )
+    check_training(cnn, torch.randn(2, 3, 16, 16), torch.randn(2, 5))
