@@ -63,7 +63,7 @@ def constant(array, elem: ir.Type):
     arr = np.asarray(array, dtype=_np_dtype(elem))
     ttype = tensor_type(arr.shape, elem)
     if arr.dtype == np.bool_:
-        attr = ir.DenseElementsAttr.get(np.packbits(arr, bitorder="little"), type=ttype)
+        attr = ir.DenseElementsAttr.get(np.packbits(arr.reshape(-1), bitorder="little"), type=ttype)
     else:
         attr = ir.DenseElementsAttr.get(arr, type=ttype) if arr.ndim else ir.DenseElementsAttr.get_splat(
             ttype, _scalar_attr(arr.item(), elem)

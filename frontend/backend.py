@@ -103,6 +103,8 @@ class CompiledGraph:
         ]
         self.function = CpuFunction(imported.module_text, specs, pipeline=pipeline)
         self.pipeline = pipeline
+        # Outputs that can carry a gradient; with none, the no-grad path is exact.
+        self.user_outputs = imported.outputs[self.n_mutations:]
         self._autograd: dict[tuple[bool, ...], Any] = {}
         self.module_text = imported.module_text
         # Compile now for the example inputs' layouts, so failures surface at compile time.
@@ -117,12 +119,8 @@ class CompiledGraph:
 
     def __call__(self, *args):
         inputs = [self._tensor(kind, ref, args) for kind, ref in self.sources]
-        if torch.is_grad_enabled() and any(t.requires_grad for t in inputs):
-            if self.mutations:
-                # Mutating inputs inside a differentiated graph is not compiled yet.
-                warn_fallback(UnsupportedOpError(
-                    "a graph that mutates its inputs under autograd ran eagerly", op="autograd"))
-                return self.gm(*args)
+        if (torch.is_grad_enabled() and any(t.requires_grad for t in inputs)
+                and any(o.is_floating_point() for o in self.user_outputs)):
             key = tuple(t.requires_grad for t in inputs)
             if (fn := self._autograd.get(key)) is None:
                 from ..runtime.autograd import CompiledAutograd
@@ -136,7 +134,13 @@ class CompiledGraph:
                 self._autograd[key] = fn
             if fn is self.gm:
                 return self.gm(*args)
-            return tuple(fn(*inputs))
+            outs = fn(*inputs)
+            # Mutated buffers (e.g. BatchNorm running stats) are outputs of the forward:
+            # written back outside autograd, as functionalization's epilogue does.
+            with torch.no_grad():
+                for i, kind, ref in self.mutations:
+                    self._tensor(kind, ref, args).copy_(outs[i])
+            return tuple(outs[self.n_mutations:])
         with torch.no_grad():
             outs = self.function(*[t.detach() for t in inputs])
             for i, kind, ref in self.mutations:

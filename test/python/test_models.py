@@ -229,11 +229,6 @@ def test_resnet_training_step_matches_eager():
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="frontend/backend.py runs graphs that mutate buffers "
-    "eagerly under autograd (train-mode BatchNorm running stats)",
-)
 def test_resnet_training_step_with_running_stats_compiles():
     labels = torch.tensor([1, 0, 3, 9])
     train_step_matches(_resnet().train(), lambda m, x: F.cross_entropy(m(x), labels), images())

@@ -52,3 +52,37 @@ def test_small_cnn_sgd_steps_match_eager():
         torch.nn.Conv2d(8, 8, 3, stride=2), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(8 * 3 * 3, 5),
     )
     check_training(cnn, torch.randn(2, 3, 16, 16), torch.randn(2, 5))
+
+
+def test_batchnorm_training_updates_running_stats_like_eager():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    x, target = torch.randn(10, 6), torch.randn(10, 2)
+    torch._dynamo.reset()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours = train(net, x, target, 5, compile_it=True)
+    eager = train(net, x, target, 5, compile_it=False)
+    for (name, a), (_, b) in zip(ours.state_dict().items(), eager.state_dict().items()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4, msg=lambda m: f"{name}: {m}")
+
+
+def test_gradient_accumulation_and_no_grad_inference():
+    torch.manual_seed(0)
+    mlp = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+    ref = copy.deepcopy(mlp)
+    torch._dynamo.reset()
+    compiled = torch.compile(mlp, backend="dynamlir")
+    xs = [torch.randn(3, 4) for _ in range(3)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for x in xs:  # three backward calls accumulate into .grad
+            compiled(x).sum().backward()
+        with torch.no_grad():
+            inference = compiled(xs[0])
+    for x in xs:
+        ref(x).sum().backward()
+    for a, b in zip(mlp.parameters(), ref.parameters()):
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(inference, ref(xs[0]).detach())
+    assert not inference.requires_grad
