@@ -71,7 +71,7 @@ class CompiledGraph:
     returning its outputs; lifted parameters are read from the module at call time."""
 
     def __init__(self, gm: fx.GraphModule, graph: fx.GraphModule, sig, imported: ImportedGraph,
-                 pipeline: str):
+                 pipeline: str, training: bool = False):
         self.gm = gm
         placeholders = [n for n in graph.graph.nodes if n.op == "placeholder"]
         user_index = {name: i for i, name in enumerate(sig.user_inputs)}
@@ -107,8 +107,11 @@ class CompiledGraph:
         self.user_outputs = imported.outputs[self.n_mutations:]
         self._autograd: dict[tuple[bool, ...], Any] = {}
         self.module_text = imported.module_text
-        # Compile now for the example inputs' layouts, so failures surface at compile time.
-        self.function.variant(tuple(t.is_contiguous() for t in fake_inputs))
+        # Compile now for the example inputs' layouts, so failures surface at compile time;
+        # a graph captured for training (Dynamo guards on grad mode and requires_grad)
+        # compiles its fwd/bwd on the first call instead.
+        if not training:
+            self.function.variant(tuple(t.is_contiguous() for t in fake_inputs))
 
     def _tensor(self, kind: str, ref, args):
         if kind == "param":
@@ -152,7 +155,10 @@ def compile_graph(gm: fx.GraphModule, example_inputs, pipeline: str = "tg-cpu-pi
     graph, sig = export_aten(gm, example_inputs)
     imported = import_graph(graph)
     log.debug("imported graph:\n%s", imported.module_text)
-    return CompiledGraph(gm, graph, sig, imported, pipeline)
+    training = torch.is_grad_enabled() and any(
+        getattr(t, "requires_grad", False) for t in example_inputs
+    )
+    return CompiledGraph(gm, graph, sig, imported, pipeline, training)
 
 
 def dynamlir_backend(gm: fx.GraphModule, example_inputs, **options) -> Callable:
