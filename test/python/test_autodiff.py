@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from case_modules import ELEM, module_text
 from decompose_cases import CASES as COMPOSITE_CASES
 from torch_mlir import ir
 from torch_mlir.dialects import func
@@ -18,33 +19,8 @@ from dynamlir.lowering.partition import saved_bytes_by_policy
 from dynamlir.lowering.pipeline import build_pass_manager
 from dynamlir.runtime.autograd import CompiledAutograd
 
-ELEM = {
-    torch.float32: lambda: ir.F32Type.get(),
-    torch.float64: lambda: ir.F64Type.get(),
-    torch.int64: lambda: ir.IntegerType.get_signless(64),
-    torch.bool: lambda: ir.IntegerType.get_signless(1),
-}
 
 
-def module_text(case, dynamic: bool) -> str:
-    """`@main` applying the case's builder to its inputs (dims in `dyn` are `?` if dynamic)."""
-    with make_context(), ir.Location.unknown():
-        types = []
-        for spec in case.inputs:
-            shape = [DYN if dynamic and i in spec.dyn else d for i, d in enumerate(spec.shape)]
-            types.append(tensor_type(shape, ELEM[spec.dtype]()))
-        module = ir.Module.create()
-        with ir.InsertionPoint(module.body):
-            f = func.FuncOp("main", (types, []))
-            with ir.InsertionPoint(f.add_entry_block()):
-                outs = case.build(*f.arguments)
-                outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
-                func.ReturnOp(outs)
-            f.attributes["function_type"] = ir.TypeAttr.get(
-                ir.FunctionType.get(types, [o.type for o in outs])
-            )
-        assert module.operation.verify(), "the case builds invalid IR"
-        return str(module)
 
 
 def as_tuple(x):
