@@ -1,13 +1,16 @@
 """The torch.compile backend: Dynamo FX graph -> functionalized pre-dispatch ATen on fake
-tensors -> tg -> CPU executable, wrapped in a callable with Dynamo's calling convention.
+tensors -> segments (frontend/partition.py) -> tg -> CPU executables, run in order by a
+callable with Dynamo's calling convention.
 
-An op the importer does not know makes its graph run eagerly, with one warning per op.
+An op the importer does not know runs eagerly between compiled segments (Note [partial
+graphs]), with one warning per op kind naming it and its source line.
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
+from types import SimpleNamespace
 from typing import Any, Callable, Sequence
 
 import torch
@@ -17,7 +20,8 @@ from torch._guards import detect_fake_mode
 
 from ..runtime.cpu import CompileError, CpuFunction, OutputSpec
 from .errors import UnsupportedOpError
-from .fx_importer import ImportedGraph, import_graph
+from .fx_importer import import_graph
+from .partition import Segment, partition, segment_module
 from .shapes import output_shape_fn
 
 log = logging.getLogger("dynamlir")
@@ -29,15 +33,15 @@ OPTIONS = {
 _warned: set[str] = set()
 
 
-def warn_fallback(error: UnsupportedOpError) -> None:
+def warn_fallback(error: UnsupportedOpError, what: str = "") -> None:
     """One warning per op kind, naming the op and the source line."""
     key = error.op or str(error)
     if key in _warned:
         return
     _warned.add(key)
     warnings.warn(
-        f"dynamlir: running a graph eagerly: {error.op or 'an op'} at {error.where or 'unknown location'} "
-        f"is not supported ({error})",
+        f"dynamlir: running {what or error.op or 'an op'} eagerly at "
+        f"{error.where or 'unknown location'}: not supported ({error})",
         stacklevel=2,
     )
 
@@ -52,7 +56,11 @@ def check_options(options: dict[str, Any]) -> None:
 
 def export_aten(gm: fx.GraphModule, example_inputs: Sequence[Any]):
     """Functionalized, pre-dispatch ATen graph (composites like aten.linear kept whole)."""
-    fake = [n.meta.get("example_value", n.meta.get("val")) for n in gm.graph.nodes if n.op == "placeholder"]
+    fake = [
+        n.meta.get("example_value", n.meta.get("val"))
+        for n in gm.graph.nodes
+        if n.op == "placeholder"
+    ]
     if any(f is None for f in fake):
         fake = list(example_inputs)
     mode = detect_fake_mode(fake)
@@ -66,52 +74,230 @@ def export_aten(gm: fx.GraphModule, example_inputs: Sequence[Any]):
     return graph, sig
 
 
-class CompiledGraph:
-    """Calls the compiled function with Dynamo's convention: the graph's inputs in order,
-    returning its outputs; lifted parameters are read from the module at call time."""
+class EagerSegment:
+    """ATen ops run on the real tensors (autograd records them as in eager mode)."""
 
-    def __init__(self, gm: fx.GraphModule, graph: fx.GraphModule, sig, imported: ImportedGraph,
-                 pipeline: str, training: bool = False):
+    compiled = False
+    failed = False
+
+    def __init__(self, module: fx.GraphModule, seg: Segment):
+        self.module = module
+        self.inputs = _input_names(module)
+        self.outputs = [n.name for n in seg.outputs]
+        self.grad = seg.grad
+
+    def __call__(self, env: dict) -> Sequence:
+        return self.module(*[env[n] for n in self.inputs])
+
+
+class CompiledSegment:
+    """A segment's tg import compiled for the CPU; under autograd, its AOT forward and
+    backward (CompiledAutograd, built per requires_grad pattern on first use). If the
+    CPU pipeline fails on it, it runs eagerly from then on, with a warning."""
+
+    compiled = True
+
+    def __init__(
+        self,
+        module: fx.GraphModule,
+        seg: Segment,
+        differentiable: Sequence[bool],
+        pipeline: str,
+        training: bool,
+        eager: EagerSegment | None,
+    ):
+        imported = import_graph(module)
+        self.eager = eager  # the eager twin, if what it reads is at hand
+        self.outputs, self.grad = [n.name for n in seg.outputs], seg.grad
+        placeholders = {p.name: p for p in module.graph.nodes if p.op == "placeholder"}
+        self.args = [placeholders[n].target for n in imported.arg_nodes]  # tensor inputs
+        # what it reads at run time (symbolic scalars it reads as constants of the import)
+        self.inputs = list(dict.fromkeys(self.args + (eager.inputs if eager else [])))
+        fake = [placeholders[n].meta["val"] for n in imported.arg_nodes]
+        try:
+            specs = [
+                OutputSpec(
+                    v.dtype,
+                    tuple(s if isinstance(s, int) else -1 for s in v.shape),
+                    output_shape_fn(v, fake),
+                )
+                for v in imported.outputs
+            ]
+            _check_sizes(specs, imported.outputs, fake)
+        except Exception as e:  # a size no input size determines, or a bug
+            raise UnsupportedOpError(f"frontend: output sizes: {e}", op="output shape") from e
+        self.function = CpuFunction(imported.module_text, specs, pipeline=pipeline)
+        self.pipeline = pipeline
+        self.module_text = imported.module_text
+        # With no float output read as a value (mutated buffers are written back under
+        # no_grad), the no-grad path is exact.
+        self.differentiable = any(
+            d and o.is_floating_point() for d, o in zip(differentiable, imported.outputs)
+        )
+        self._autograd: dict[tuple[bool, ...], Any] = {}
+        self.failed = False
+        self.where = next((w for n in seg.nodes if (w := _where(n))), "")
+        # Compile now for the example inputs' layouts, so failures surface at compile time;
+        # a graph captured for training compiles its fwd/bwd on the first call instead.
+        if not training:
+            self.function.variant(tuple(t.is_contiguous() for t in fake))
+
+    def _fail(self, error: Exception, op: str, env: dict) -> Sequence:
+        """Run eagerly from now on (its twin), or re-raise if it has none."""
+        if self.eager is None:
+            raise error
+        warn_fallback(
+            UnsupportedOpError(str(error).splitlines()[0], op=op, where=self.where),
+            what="a compiled segment",
+        )
+        self.failed = True
+        return self.eager(env)
+
+    def __call__(self, env: dict) -> Sequence:
+        if self.failed:
+            return self.eager(env)
+        inputs = [env[n] for n in self.args]
+        if torch.is_grad_enabled() and self.differentiable and any(t.requires_grad for t in inputs):
+            key = tuple(t.requires_grad for t in inputs)
+            if (fn := self._autograd.get(key)) is None:
+                from ..runtime.autograd import CompiledAutograd
+
+                try:
+                    fn = CompiledAutograd(
+                        self.module_text,
+                        key,
+                        entry="main",
+                        policy="min-cut",
+                        pipeline=self.pipeline,
+                    )
+                except (CompileError, ValueError) as e:
+                    return self._fail(e, "autograd", env)
+                self._autograd[key] = fn
+            return fn(*inputs)
+        try:
+            with torch.no_grad():
+                return self.function(*[t.detach() for t in inputs])
+        except CompileError as e:  # a new input layout that does not compile
+            return self._fail(e, "compile", env)
+
+
+def _input_names(module: fx.GraphModule) -> list[str]:
+    """The names of the nodes a segment module's placeholders stand for."""
+    return [p.target for p in module.graph.nodes if p.op == "placeholder"]
+
+
+class SegmentError(Exception):
+    """A compiled segment that cannot be built: the backend plans again, with it eager."""
+
+    def __init__(self, segment: Segment, error: Exception):
+        super().__init__(str(error))
+        self.segment, self.error = segment, error
+
+
+def _hint(size) -> int:
+    if isinstance(size, int):
+        return size
+    if (hint := size.node.hint) is None:
+        raise NotImplementedError(f"size {size} has no example value")
+    return int(hint)
+
+
+def _check_sizes(specs: Sequence[OutputSpec], outputs: Sequence[torch.Tensor], fake) -> None:
+    """The output size functions must give the example's sizes for the example inputs (the
+    segment runs eagerly otherwise, rather than failing at call time)."""
+    examples = [SimpleNamespace(shape=[_hint(s) for s in t.shape]) for t in fake]
+    for spec, out in zip(specs, outputs):
+        if spec.shape_fn is not None:
+            got, want = list(spec.shape_fn(examples)), [_hint(s) for s in out.shape]
+            if got != want:
+                raise NotImplementedError(f"sizes {got} for the example, expected {want}")
+
+
+def _attr(module: torch.nn.Module, target: str):
+    for part in target.split("."):
+        module = getattr(module, part)
+    return module
+
+
+def _where(node: fx.Node) -> str:
+    from .fx_importer import source_location
+
+    src = source_location(node)
+    return f"{src[0]}:{src[1]}" if src else ""
+
+
+class PartialGraph:
+    """Runs a graph's segments in order with Dynamo's convention: the graph's inputs in
+    order, returning its outputs; lifted parameters and buffers are read from the module
+    at call time, and mutated inputs and buffers are written back after the last segment.
+    A fully supported graph is one compiled segment."""
+
+    def __init__(
+        self,
+        gm: fx.GraphModule,
+        graph: fx.GraphModule,
+        sig,
+        segments: list[Segment],
+        pipeline: str,
+        training: bool,
+    ):
         self.gm = gm
-        placeholders = [n for n in graph.graph.nodes if n.op == "placeholder"]
         user_index = {name: i for i, name in enumerate(sig.user_inputs)}
-        self.sources: list[tuple[str, Any]] = []
-        fake_inputs = []
-        for n in placeholders:
-            if n.name not in imported.arg_nodes:
-                continue
+        self.sources: list[tuple[str, str, Any]] = []
+        self.constants: dict[str, Any] = {}
+        for n in graph.graph.nodes:
             if n.name in sig.inputs_to_parameters:
-                self.sources.append(("param", sig.inputs_to_parameters[n.name]))
+                self.sources.append((n.name, "param", sig.inputs_to_parameters[n.name]))
             elif n.name in sig.inputs_to_buffers:
-                self.sources.append(("buffer", sig.inputs_to_buffers[n.name]))
-            else:
-                self.sources.append(("input", user_index[n.name]))
-            fake_inputs.append(n.meta["val"])
-        out_names = [getattr(a, "name", None) for a in next(
-            n for n in graph.graph.nodes if n.op == "output").args[0]]
+                self.sources.append((n.name, "buffer", sig.inputs_to_buffers[n.name]))
+            elif n.op == "placeholder":
+                if n.name not in user_index:
+                    raise UnsupportedOpError(
+                        f"frontend: graph input '{n.name}' is not supported", op="input"
+                    )
+                self.sources.append((n.name, "input", user_index[n.name]))
+            elif n.op == "get_attr":
+                self.constants[n.name] = _attr(graph, n.target)
+        out_args = list(next(n for n in graph.graph.nodes if n.op == "output").args[0])
+        self.out = [(a.name, None) if isinstance(a, fx.Node) else (None, a) for a in out_args]
         self.mutations: list[tuple[int, str, Any]] = []
-        for i, name in enumerate(out_names):
+        for i, (name, _) in enumerate(self.out):
             if name in sig.buffers_to_mutate:
                 self.mutations.append((i, "buffer", sig.buffers_to_mutate[name]))
             elif name in sig.user_inputs_to_mutate:
                 self.mutations.append((i, "input", user_index[sig.user_inputs_to_mutate[name]]))
         self.n_mutations = len(self.mutations)
-        specs = [
-            OutputSpec(v.dtype, tuple(s if isinstance(s, int) else -1 for s in v.shape),
-                       output_shape_fn(v, fake_inputs))
-            for v in imported.outputs
+        # A value is read as a value unless its only reader is a mutation write-back.
+        values = {a.name for a in out_args[self.n_mutations :] if isinstance(a, fx.Node)}
+        readers = {a.name for s in segments for a in s.inputs}
+        self.steps: list[EagerSegment | CompiledSegment] = []
+        available = set(self.constants) | {name for name, _, _ in self.sources}
+        for seg in segments:
+            module = segment_module(graph, seg)
+            if not seg.compiled:
+                self.steps.append(EagerSegment(module, seg))
+            else:
+                twin = EagerSegment(segment_module(graph, seg, as_eager=True), seg)
+                twin = twin if set(twin.inputs) <= available else None
+                read = [o.name in values or o.name in readers for o in seg.outputs]
+                try:
+                    self.steps.append(CompiledSegment(module, seg, read, pipeline, training, twin))
+                except (UnsupportedOpError, CompileError) as e:
+                    raise SegmentError(seg, e) from e
+            available.update(self.steps[-1].outputs)
+        # Intermediate values are dropped after their last reader, as eager frees them.
+        last: dict[str, int] = {}
+        for i, s in enumerate(self.steps):
+            for name in s.inputs:
+                last[name] = i
+        kept = {name for name, _ in self.out}
+        self.release = [
+            [n for n, j in last.items() if j == i and n not in kept] for i in range(len(self.steps))
         ]
-        self.function = CpuFunction(imported.module_text, specs, pipeline=pipeline)
-        self.pipeline = pipeline
-        # Outputs that can carry a gradient; with none, the no-grad path is exact.
-        self.user_outputs = imported.outputs[self.n_mutations:]
-        self._autograd: dict[tuple[bool, ...], Any] = {}
-        self.module_text = imported.module_text
-        # Compile now for the example inputs' layouts, so failures surface at compile time;
-        # a graph captured for training (Dynamo guards on grad mode and requires_grad)
-        # compiles its fwd/bwd on the first call instead.
-        if not training:
-            self.function.variant(tuple(t.is_contiguous() for t in fake_inputs))
+
+    @property
+    def compiled_segments(self) -> int:
+        return sum(s.compiled and not s.failed for s in self.steps)
 
     def _tensor(self, kind: str, ref, args):
         if kind == "param":
@@ -121,44 +307,56 @@ class CompiledGraph:
         return args[ref]
 
     def __call__(self, *args):
-        inputs = [self._tensor(kind, ref, args) for kind, ref in self.sources]
-        if (torch.is_grad_enabled() and any(t.requires_grad for t in inputs)
-                and any(o.is_floating_point() for o in self.user_outputs)):
-            key = tuple(t.requires_grad for t in inputs)
-            if (fn := self._autograd.get(key)) is None:
-                from ..runtime.autograd import CompiledAutograd
-
-                try:
-                    fn = CompiledAutograd(self.module_text, key, entry="main", policy="min-cut",
-                                          pipeline=self.pipeline)
-                except (CompileError, ValueError) as e:
-                    warn_fallback(UnsupportedOpError(str(e), op="autograd"))
-                    fn = self.gm
-                self._autograd[key] = fn
-            if fn is self.gm:
-                return self.gm(*args)
-            outs = fn(*inputs)
-            # Mutated buffers (e.g. BatchNorm running stats) are outputs of the forward:
-            # written back outside autograd, as functionalization's epilogue does.
-            with torch.no_grad():
-                for i, kind, ref in self.mutations:
-                    self._tensor(kind, ref, args).copy_(outs[i])
-            return tuple(outs[self.n_mutations:])
+        env = dict(self.constants)
+        for name, kind, ref in self.sources:
+            env[name] = self._tensor(kind, ref, args)
+        grad = torch.is_grad_enabled()
+        for step, release in zip(self.steps, self.release):
+            if step.grad == grad:
+                outs = step(env)
+            else:
+                with torch.set_grad_enabled(step.grad):
+                    outs = step(env)
+            env.update(zip(step.outputs, outs))
+            for name in release:
+                del env[name]
+        outs = [env[name] if name is not None else value for name, value in self.out]
+        # Mutated buffers (e.g. BatchNorm running stats) and inputs are written back outside
+        # autograd, as functionalization's epilogue does.
         with torch.no_grad():
-            outs = self.function(*[t.detach() for t in inputs])
             for i, kind, ref in self.mutations:
                 self._tensor(kind, ref, args).copy_(outs[i])
-        return tuple(outs[self.n_mutations:])
+        return tuple(outs[self.n_mutations :])
 
 
-def compile_graph(gm: fx.GraphModule, example_inputs, pipeline: str = "tg-cpu-pipeline") -> Callable:
+def compile_graph(
+    gm: fx.GraphModule, example_inputs, pipeline: str = "tg-cpu-pipeline"
+) -> Callable:
     graph, sig = export_aten(gm, example_inputs)
-    imported = import_graph(graph)
-    log.debug("imported graph:\n%s", imported.module_text)
-    training = torch.is_grad_enabled() and any(
-        getattr(t, "requires_grad", False) for t in example_inputs
-    )
-    return CompiledGraph(gm, graph, sig, imported, pipeline, training)
+    grad = torch.is_grad_enabled()
+    training = grad and any(getattr(t, "requires_grad", False) for t in example_inputs)
+    forced: dict = {}
+    while True:
+        eager, segments = partition(graph, grad, forced)
+        try:
+            runner = PartialGraph(gm, graph, sig, segments, pipeline, training)
+            break
+        except SegmentError as e:  # plan again with the segment's nodes eager
+            seg, error = e.segment, e.error
+            where = next((w for n in seg.nodes if (w := _where(n))), "")
+            op = getattr(error, "op", "") or "compile"
+            warn_fallback(
+                UnsupportedOpError(str(error).splitlines()[0], op=op, where=where),
+                what="a compiled segment",
+            )
+            forced.update(dict.fromkeys(seg.nodes))
+    for error in eager.values():
+        if error is not None:
+            warn_fallback(error)
+    if log.isEnabledFor(logging.DEBUG):
+        for i, s in enumerate(segments):
+            log.debug("segment %d (%s): %s", i, "compiled" if s.compiled else "eager", s.ops)
+    return runner
 
 
 def dynamlir_backend(gm: fx.GraphModule, example_inputs, **options) -> Callable:
@@ -169,14 +367,15 @@ def dynamlir_backend(gm: fx.GraphModule, example_inputs, **options) -> Callable:
         example_inputs: its example inputs (real or fake).
         options: see OPTIONS.
     Returns:
-        A callable with the graph's signature; the graph's own forward if it cannot compile.
+        A callable with the graph's signature: compiled segments with eager ones between
+        them; the graph's own forward if even that cannot be built.
     """
     check_options(options)
     try:
         return compile_graph(gm, example_inputs, **options)
     except UnsupportedOpError as e:
-        warn_fallback(e)
+        warn_fallback(e, what="a graph")
         return gm.forward
     except CompileError as e:
-        warn_fallback(UnsupportedOpError(str(e), op="compile", where=""))
+        warn_fallback(UnsupportedOpError(str(e).splitlines()[0], op="compile"), what="a graph")
         return gm.forward

@@ -1,8 +1,9 @@
 """dynamlir.explain: what torch.compile(backend="dynamlir") would do with a model, per graph.
 
 Like torch._dynamo.explain, plus dynamlir's view of each captured graph: which ATen ops
-import to tg, which do not (and why, with the source line), and whether the CPU pipeline
-compiles the imported module. The model runs eagerly (the analysis backend returns the
+import to tg, which do not (and why, with the source line), the segments the backend cuts
+the graph into (compiled, or eager around the ops that do not import) and whether the CPU
+pipeline compiles each compiled segment. The model runs eagerly (the analysis backend returns the
 graphs' own forward), twice: once for Dynamo's explain (graph breaks, guards) and once to
 capture the graphs with their example inputs.
 """
@@ -27,18 +28,34 @@ class Fallback:
 
 
 @dataclass
+class SegmentReport:
+    """One segment of a graph (Note [partial graphs] in frontend/partition.py)."""
+
+    compiled: bool
+    ops: Counter = field(default_factory=Counter)  # ATen op -> count
+    compile_error: str = ""  # a CPU pipeline failure (the segment would run eagerly)
+
+
+@dataclass
 class GraphReport:
-    """One Dynamo graph as dynamlir sees it."""
+    """One Dynamo graph as dynamlir sees it: its segments, compiled or eager, in run order."""
 
     index: int
-    compiled_ops: Counter = field(default_factory=Counter)  # ATen op -> count imported to tg
+    compiled_ops: Counter = field(default_factory=Counter)  # ATen op -> count in compiled segments
     fallbacks: list[Fallback] = field(default_factory=list)  # ops with no tg import
-    skipped: int = 0  # ops not tried because an input of theirs did not import
-    compile_error: str = ""  # a CPU pipeline failure of a fully imported graph
+    segments: list[SegmentReport] = field(default_factory=list)
+    compile_error: str = ""  # the first compile error of a compiled segment
 
     @property
     def compiles(self) -> bool:
-        return not self.fallbacks and not self.compile_error and not self.skipped
+        """The whole graph compiles (one compiled segment, no eager part)."""
+        return (
+            not self.fallbacks and not self.compile_error and all(s.compiled for s in self.segments)
+        )
+
+    @property
+    def eager_ops(self) -> Counter:
+        return sum((s.ops for s in self.segments if not s.compiled), Counter())
 
 
 @dataclass
@@ -49,26 +66,28 @@ class ExplainReport:
 
     @property
     def fallback_count(self) -> int:
+        """Graphs with an eager part."""
         return sum(not g.compiles for g in self.graphs)
 
     def __str__(self) -> str:
         lines = [
             f"dynamlir.explain: {len(self.graphs)} graph(s), {len(self.graph_breaks)} "
-            f"graph break(s), {self.fallback_count} graph(s) running eagerly"
+            f"graph break(s), {self.fallback_count} graph(s) with eager parts"
         ]
         for g in self.graphs:
-            state = "compiled" if g.compiles else "runs eagerly"
+            n_compiled = sum(s.compiled for s in g.segments)
             lines.append(
-                f"graph {g.index}: {state}, {sum(g.compiled_ops.values())} ops import to tg"
+                f"graph {g.index}: {'compiled' if g.compiles else 'partly eager'}, "
+                f"{sum(g.compiled_ops.values())} ops compile, {n_compiled} of "
+                f"{len(g.segments)} segment(s) compiled"
             )
-            for op, n in sorted(g.compiled_ops.items()):
-                lines.append(f"  {op} x{n}")
+            for i, s in enumerate(g.segments):
+                ops = ", ".join(f"{op} x{n}" for op, n in sorted(s.ops.items()))
+                lines.append(f"  segment {i}: {'compiled' if s.compiled else 'eager'}: {ops}")
+                if s.compile_error:
+                    lines.append(f"    COMPILE ERROR {s.compile_error}")
             for f in g.fallbacks:
                 lines.append(f"  FALLBACK {f.op} at {f.where}: {f.reason}")
-            if g.skipped:
-                lines.append(f"  ({g.skipped} ops after them not tried)")
-            if g.compile_error:
-                lines.append(f"  COMPILE ERROR {g.compile_error}")
         for i, reason in enumerate(self.graph_breaks):
             lines.append(f"graph break {i}: {reason}")
         lines.append(f"guards ({len(self.guards)}):")
@@ -79,74 +98,47 @@ class ExplainReport:
 def analyze_graph(
     gm: fx.GraphModule, example_inputs, index: int = 0, compile: bool = True
 ) -> GraphReport:  # noqa: A002
-    """Import `gm` node by node, recording every op that does not import (not only the
-    first), then compile the module if everything imported."""
-    from torch_mlir import ir
-    from torch_mlir.dialects import func
-
-    from ..dialects import make_context
-    from .aten import lower_node
+    """Partition `gm` as the backend does (every op that does not import is listed, not
+    only the first), then compile each compiled segment if `compile`."""
     from .backend import export_aten
-    from .fx_importer import ImportContext, _get_attr, import_graph, location_of, type_of, where_of
+    from .fx_importer import where_of
+    from .partition import partition, segment_module
 
     report = GraphReport(index)
     try:
         graph, _ = export_aten(gm, example_inputs)
+        eager, segments = partition(graph, torch.is_grad_enabled())
     except Exception as e:  # noqa: BLE001 - reported, never raised
         report.fallbacks.append(Fallback("export", "", f"{type(e).__name__}: {e}"[:300]))
         return report
-    failed: set[fx.Node] = set()
-    with make_context(), ir.Location.unknown():
-        module = ir.Module.create()
-        args = [
-            n
-            for n in graph.graph.nodes
-            if n.op == "placeholder" and isinstance(n.meta.get("val"), torch.Tensor)
-        ]
-        with ir.InsertionPoint(module.body):
-            fn = func.FuncOp("main", ([type_of(n.meta["val"]) for n in args], []))
-        block = fn.add_entry_block()
-        ctx = ImportContext()
-        for n, a in zip(args, block.arguments):
-            ctx.values[n] = a
-        for n in graph.graph.nodes:
-            if n.op == "placeholder" and n not in ctx.values:
-                ctx.values[n] = n.meta.get("val")
-        with ir.InsertionPoint(block):
-            for node in graph.graph.nodes:
-                if node.op == "get_attr":
-                    ctx.values[node] = _get_attr(graph, node)
-                if node.op != "call_function":
-                    continue
-                if any(a in failed for a in node.all_input_nodes):
-                    failed.add(node)
-                    report.skipped += 1
-                    continue
-                ctx.node = node
-                try:
-                    with location_of(node):
-                        ctx.values[node] = lower_node(ctx, node)
-                    if isinstance(node.target, torch._ops.OpOverload):
-                        report.compiled_ops[str(node.target)] += 1
-                except UnsupportedOpError as e:
-                    failed.add(node)
-                    report.fallbacks.append(
-                        Fallback(e.op or str(node.target), e.where or where_of(node), str(e))
-                    )
-    if compile and not failed:
-        report.compile_error = _compile_error(graph, import_graph)
+    seen: set[str] = set()
+    for node, e in eager.items():
+        if e is not None and (e.op, e.where) not in seen:
+            seen.add((e.op, e.where))
+            report.fallbacks.append(
+                Fallback(e.op or str(node.target), e.where or where_of(node), str(e))
+            )
+    for seg in segments:
+        s = SegmentReport(seg.compiled, Counter(seg.ops))
+        if seg.compiled:
+            report.compiled_ops.update(s.ops)
+            if compile:
+                s.compile_error = _compile_error(segment_module(graph, seg))
+                report.compile_error = report.compile_error or s.compile_error
+        report.segments.append(s)
     return report
 
 
-def _compile_error(graph, import_graph) -> str:
+def _compile_error(module: fx.GraphModule) -> str:
     from ..runtime.cpu import CompileError, CpuFunction, OutputSpec
+    from .fx_importer import import_graph
 
     try:
-        imported = import_graph(graph)
+        imported = import_graph(module)
         specs = [OutputSpec(v.dtype, tuple(-1 for _ in v.shape)) for v in imported.outputs]
         fake = [
             n.meta["val"]
-            for n in graph.graph.nodes
+            for n in module.graph.nodes
             if n.op == "placeholder" and n.name in imported.arg_nodes
         ]
         CpuFunction(imported.module_text, specs).variant(tuple(t.is_contiguous() for t in fake))
@@ -200,4 +192,4 @@ def explain(model: Callable, *inputs: Any, compile: bool = True, **kwargs: Any) 
     return ExplainReport(reports, breaks, guards)
 
 
-__all__ = ["explain", "analyze_graph", "ExplainReport", "GraphReport", "Fallback"]
+__all__ = ["explain", "analyze_graph", "ExplainReport", "GraphReport", "SegmentReport", "Fallback"]
