@@ -157,7 +157,12 @@ class CompiledSegment:
         if self.failed:
             return self.eager(env)
         inputs = [env[n] for n in self.args]
-        if torch.is_grad_enabled() and self.differentiable and any(t.requires_grad for t in inputs):
+        if not torch.is_grad_enabled():
+            try:
+                return self.function(*[t.detach() for t in inputs])
+            except CompileError as e:  # a new input layout that does not compile
+                return self._fail(e, "compile", env)
+        if self.differentiable and any(t.requires_grad for t in inputs):
             key = tuple(t.requires_grad for t in inputs)
             if (fn := self._autograd.get(key)) is None:
                 from ..runtime.autograd import CompiledAutograd
@@ -323,9 +328,10 @@ class PartialGraph:
         outs = [env[name] if name is not None else value for name, value in self.out]
         # Mutated buffers (e.g. BatchNorm running stats) and inputs are written back outside
         # autograd, as functionalization's epilogue does.
-        with torch.no_grad():
-            for i, kind, ref in self.mutations:
-                self._tensor(kind, ref, args).copy_(outs[i])
+        if self.mutations:
+            with torch.no_grad():
+                for i, kind, ref in self.mutations:
+                    self._tensor(kind, ref, args).copy_(outs[i])
         return tuple(outs[self.n_mutations :])
 
 
