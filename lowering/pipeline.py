@@ -113,6 +113,65 @@ def convert_option(name: str, key: str, value: str, default: object) -> object:
     return value
 
 
+def _check_decompose(opts: dict) -> None:
+    from .decompose import resolve_keep
+
+    resolve_keep(str(opts.get("keep", "")), str(opts.get("targets", "none")))
+
+
+def _check_partition(opts: dict) -> None:
+    from .partition import POLICIES
+
+    if "policy" in opts and opts["policy"] not in POLICIES:
+        raise ValueError(f"unknown policy '{opts['policy']}' (allowed: {', '.join(POLICIES)})")
+    flag = str(opts.get("keep_joint", "false")).lower()
+    if flag not in ("true", "false", "1", "0"):
+        raise ValueError(f"option 'keep-joint' expects true or false, got '{flag}'")
+
+
+def _check_autodiff(opts: dict) -> None:
+    from .autodiff import parse_indices
+
+    parse_indices(str(opts.get("wrt", "")))
+
+
+def _check_gpu(opts: dict) -> None:
+    from .to_gpu import CHIPS
+
+    if "chip" in opts and opts["chip"] not in CHIPS:
+        raise ValueError(f"unknown chip '{opts['chip']}' (allowed: {', '.join(CHIPS)})")
+
+
+# Option values a pass only rejects when it runs (a diagnostic, as mlir-opt reports them);
+# validate_pipeline checks them up front for the Python API.
+OPTION_CHECKS = {
+    "tg-decompose": _check_decompose,
+    "tg-partition": _check_partition,
+    "tg-autodiff": _check_autodiff,
+    "tg-gpu-pipeline": _check_gpu,
+}
+
+
+def check_option_values(name: str, kwargs: dict) -> None:
+    if (check := OPTION_CHECKS.get(name)) is None or not kwargs:
+        return
+    try:
+        check(kwargs)
+    except ValueError as e:
+        message = str(e) if str(e).startswith(f"{name}: ") else f"{name}: {e}"
+        raise PipelineError(message) from None
+
+
+def validate_pipeline(text: str) -> list[Step]:
+    """`pipeline_steps` plus the option values that passes check only when they run: a
+    ValueError (PipelineError) naming the option and its allowed values, before any IR."""
+    steps = pipeline_steps(text)
+    for step in steps:
+        if isinstance(step.fn, functools.partial):
+            check_option_values(step.argument, step.fn.keywords)
+    return steps
+
+
 def bind_pass(name: str, options: dict[str, str]):
     info = PASSES[name]
     unknown = set(options) - set(info.options)

@@ -19,7 +19,9 @@ from ..dialects import make_context
 from ..dialects.types import element_type, is_float, shape_of
 from ..lowering.autodiff import COTANGENTS, GRAD_ARGS
 from ..lowering.partition import NUM_SAVED, SAVED_BYTES
-from .cpu import DEFAULT_PIPELINE, CpuFunction, OutputSpec, run_pipeline, torch_dtype
+from . import debug
+from .cpu import DEFAULT_PIPELINE, CpuFunction, OutputSpec, captured, torch_dtype
+from .stages import run_stages
 from .tg_shapes import result_shapes
 
 AUTODIFF_PIPELINE = (
@@ -40,18 +42,33 @@ class CompiledAutograd:
     Call it like the function; outputs are tensors connected to the autograd graph.
     """
 
-    def __init__(self, module_text: str, requires_grad: Sequence[bool], entry: str = "main",
-                 policy: str = "min-cut", pipeline: str = DEFAULT_PIPELINE):
+    def __init__(
+        self,
+        module_text: str,
+        requires_grad: Sequence[bool],
+        entry: str = "main",
+        policy: str = "min-cut",
+        pipeline: str = DEFAULT_PIPELINE,
+    ):
         self.entry = entry
-        with make_context(), ir.Location.unknown():
+        graph, new = debug.graph_name(module_text)
+        captured(graph, module_text, new, log=False)
+        with debug.COMPILE_LOCK, make_context(), ir.Location.unknown():
             module = ir.Module.parse(module_text)
             f = _func(module, entry)
-            wrt = [i for i, (a, r) in enumerate(zip(f.arguments, requires_grad))
-                   if r and is_float(element_type(a.type))]
+            wrt = [
+                i
+                for i, (a, r) in enumerate(zip(f.arguments, requires_grad))
+                if r and is_float(element_type(a.type))
+            ]
             if not wrt:
                 raise ValueError(f"runtime: no floating-point input of '@{entry}' requires grad")
             text = AUTODIFF_PIPELINE.format(wrt=",".join(map(str, wrt)), policy=policy)
-            run_pipeline(module, text, "autodiff")
+            debug.count("autodiff_runs")
+            times = run_stages(module, text, "autodiff", graph, "fwd-bwd")
+            debug.log.info(
+                "autodiff %s: %s", graph, ", ".join(f"{k} {v:.3f} s" for k, v in times.items())
+            )
             fwd, bwd = _func(module, f"{entry}_fwd"), _func(module, f"{entry}_bwd")
             self.grad_args = list(ir.DenseI64ArrayAttr(bwd.attributes[GRAD_ARGS]))
             self.cotangents = list(ir.DenseI64ArrayAttr(bwd.attributes[COTANGENTS]))
@@ -60,7 +77,13 @@ class CompiledAutograd:
             self.n_results = len(fwd.type.results) - n_saved
             self.saved_inputs = _drop_returned_args(fwd, self.n_results)
             self.fwd, self.bwd = (
-                CpuFunction(_only(f), _specs(f), entry=f.sym_name.value, pipeline=pipeline)
+                CpuFunction(
+                    _only(f),
+                    _specs(f),
+                    entry=f.sym_name.value,
+                    pipeline=pipeline,
+                    name=f"{graph}-{f.sym_name.value}",
+                )
                 for f in (fwd, bwd)
             )
             results = fwd.type.results[: self.n_results]
@@ -101,8 +124,8 @@ def _func(module: ir.Module, name: str) -> func.FuncOp:
 
 
 def _only(f: func.FuncOp) -> str:
-    """A module holding just `f` (the others need no compiling)."""
-    return f"module {{\n{f}\n}}\n"
+    """A module holding just `f` (the others need no compiling), with its locations."""
+    return f"module {{\n{f.operation.get_asm(enable_debug_info=True)}\n}}\n"
 
 
 def _drop_returned_args(fwd: func.FuncOp, n_results: int) -> list[int | None]:
@@ -134,7 +157,7 @@ def _specs(f: func.FuncOp) -> list[OutputSpec]:
 
     @functools.lru_cache(maxsize=64)
     def shapes(key):
-        with make_context():
+        with debug.COMPILE_LOCK, make_context():  # Note [compile lock] (runtime/debug.py)
             module = ir.Module.parse(text)  # keep alive while its ops are read
             return result_shapes(_func(module, name), key)
 

@@ -2,14 +2,22 @@
 
 Note [cpu compile cache]
 ~~~~~~~~~~~~~~~~~~~~~~~~
-The key hashes the wrapped module text, the pipeline, the host's vector width and the
-source of every dynamlir file that shapes code generation (dialects/, lowering/,
-runtime/cpu.py and memref.py), so editing a lowering invalidates old entries by itself.
+The key hashes the wrapped module text (without locations, so moving a model in its file
+keeps its entry), the pipeline, and a fingerprint of everything else that shapes the
+machine code: the versions of dynamlir, torch-mlir and torch, the host (architecture, CPU
+model and feature flags, vector width), the matmul tuning variables, and the source of
+every dynamlir file that shapes code generation (dialects/, lowering/, runtime/cpu.py,
+memref.py), so editing a lowering invalidates old entries by itself.
+
 On disk (DYNAMLIR_CACHE_DIR, default ~/.cache/dynamlir; '' or 0 turns it off) an entry is
-a shared object linked from the JIT's object file with the system C compiler, loaded with
-ctypes; without a compiler it is the final LLVM-dialect text, which still skips the
-Python passes on reload. Entries are written to a temporary name and renamed into place,
-so concurrent processes never read half a file.
+`<key>.json` (checksummed itself), naming a payload `<key>-<sha256 prefix>.so|.llvm.mlir`
+and its size and sha256: a shared object linked from the JIT's object file with the system C compiler
+(loaded with ctypes), or without a compiler the final LLVM-dialect text, which still
+skips the Python passes on reload. Payloads are content-addressed and every file is
+written to a temporary name and renamed into place, so concurrent processes never read
+half a file and the json (written last) commits the entry. A payload whose size or hash
+does not match, or unreadable json, is a corrupt entry: it is deleted, counted
+(`disk_corrupt`) and rebuilt, never loaded.
 """
 
 from __future__ import annotations
@@ -17,13 +25,17 @@ from __future__ import annotations
 import ctypes
 import functools
 import hashlib
+import json
 import os
+import platform
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
-VERSION = "1"
+from . import debug
+
+VERSION = "2"  # the on-disk format
 SYMBOL = "_mlir__mlir_ciface_dynamlir_entry"  # the packed (void **) interface of the entry
 
 _MEMORY: dict[str, tuple] = {}
@@ -33,30 +45,78 @@ def cache_dir() -> Path | None:
     value = os.environ.get("DYNAMLIR_CACHE_DIR")
     if value is None:
         return Path.home() / ".cache" / "dynamlir"
-    if value.strip() in ("", "0", "off", "false"):
+    if value.strip().lower() in ("", "0", "off", "false"):
         return None
     return Path(value)
 
 
+def _version(dist: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def host_cpu() -> str:
+    """The CPU model and feature flags: the JIT compiles for the host CPU, so a shared
+    object from another machine may use instructions this one lacks."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            block = f.read().split("\n\n", 1)[0]
+        keep = [
+            ln
+            for ln in block.splitlines()
+            if ln.split(":")[0].strip()
+            in ("vendor_id", "model name", "flags", "Features", "CPU part")
+        ]
+        if keep:
+            return "\n".join(keep)
+    except OSError:
+        pass
+    return platform.processor()
+
+
 @functools.lru_cache(maxsize=None)
-def source_fingerprint() -> str:
+def fingerprint_parts() -> dict[str, str]:
+    """Everything besides the module and the pipeline that the key depends on."""
     from ..lowering.cpu_matmul import host_vector_bits
 
     root = Path(__file__).resolve().parent.parent
-    h = hashlib.sha256(f"{VERSION}:{host_vector_bits()}".encode())
-    files = sorted([*root.glob("dialects/*.py"), *root.glob("lowering/**/*.py"),
-                    root / "runtime" / "cpu.py", root / "runtime" / "memref.py"])
+    files = sorted(
+        [
+            *root.glob("dialects/*.py"),
+            *root.glob("lowering/**/*.py"),
+            root / "runtime" / "cpu.py",
+            root / "runtime" / "memref.py",
+        ]
+    )
+    sources = hashlib.sha256()
     for f in files:
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
-    h.update(os.environ.get("DYNAMLIR_MM_TILE", "").encode())
-    h.update(os.environ.get("DYNAMLIR_MM_KC", "").encode())
-    return h.hexdigest()
+        sources.update(f.name.encode())
+        sources.update(f.read_bytes())
+    return {
+        "format": VERSION,
+        "dynamlir": _version("dynamlir"),
+        "torch-mlir": _version("torch-mlir"),
+        "torch": _version("torch"),
+        "machine": platform.machine(),
+        "cpu": hashlib.sha256(host_cpu().encode()).hexdigest()[:16],
+        "vector_bits": str(host_vector_bits()),
+        "mm_tile": os.environ.get("DYNAMLIR_MM_TILE", ""),
+        "mm_kc": os.environ.get("DYNAMLIR_MM_KC", ""),
+        "sources": sources.hexdigest(),
+    }
+
+
+def source_fingerprint() -> str:
+    return hashlib.sha256(json.dumps(fingerprint_parts(), sort_keys=True).encode()).hexdigest()
 
 
 def key_of(text: str, pipeline: str) -> str:
     h = hashlib.sha256(source_fingerprint().encode())
-    h.update(pipeline.encode())
+    h.update(b"\0" + pipeline.encode() + b"\0")
     h.update(text.encode())
     return h.hexdigest()[:40]
 
@@ -69,24 +129,66 @@ def memory_put(key: str, value: tuple) -> None:
     _MEMORY[key] = value
 
 
+def _entry(key: str, kind: str) -> Path | None:
+    """The verified payload of a disk entry of `kind` ('so' or 'llvm'), or None; a corrupt
+    entry is removed (Note [cpu compile cache])."""
+    d = cache_dir()
+    if d is None or not (meta_path := d / f"{key}.json").exists():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text())
+        if not isinstance(meta, dict) or meta.pop("checksum", None) != _meta_checksum(meta):
+            raise ValueError(f"'{meta_path.name}' does not match its checksum")
+        if meta.get("key") != key or meta.get("format") != VERSION:
+            raise ValueError("entry is for another key or format")
+        if meta.get("kind") != kind:
+            return None
+        payload = d / Path(meta["file"]).name
+        data = payload.read_bytes()
+        if len(data) != meta["size"] or hashlib.sha256(data).hexdigest() != meta["sha256"]:
+            raise ValueError(f"'{payload.name}' does not match its checksum")
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        _discard(d, key, str(e))
+        return None
+    return payload
+
+
+def _meta_checksum(meta: dict) -> str:
+    return hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()
+
+
+def _discard(d: Path, key: str, why: str) -> None:
+    debug.count("disk_corrupt")
+    debug.log.warning("compile cache: corrupt entry %s (%s); rebuilding it", key, why)
+    for path in d.glob(f"{key}*"):
+        try:
+            path.unlink()
+        except OSError:
+            pass
+
+
 def load_shared(key: str):
     """(library, packed entry function) from the disk cache, or None."""
-    d = cache_dir()
-    if d is None or not (path := d / f"{key}.so").exists():
+    if (path := _entry(key, "so")) is None:
         return None
     try:
         lib = ctypes.CDLL(str(path))
-        fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(ctypes.cast(getattr(lib, SYMBOL), ctypes.c_void_p).value)
-    except (OSError, AttributeError):
+        addr = ctypes.cast(getattr(lib, SYMBOL), ctypes.c_void_p).value
+        fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(addr)
+    except (OSError, AttributeError) as e:
+        _discard(path.parent, key, f"cannot load: {e}")
         return None
     return lib, fn
 
 
 def load_llvm_text(key: str) -> str | None:
-    d = cache_dir()
-    if d is None or not (path := d / f"{key}.llvm.mlir").exists():
+    if (path := _entry(key, "llvm")) is None:
         return None
-    return path.read_text()
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        _discard(path.parent, key, str(e))
+        return None
 
 
 def _atomic_write(path: Path, write) -> None:
@@ -101,26 +203,50 @@ def _atomic_write(path: Path, write) -> None:
             os.unlink(tmp)
 
 
+def _commit(d: Path, key: str, kind: str, payload_tmp: str, suffix: str) -> None:
+    """Move a built payload to its content-addressed name, then write the json."""
+    data = Path(payload_tmp).read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    payload = d / f"{key}-{digest[:16]}{suffix}"
+    _atomic_write(payload, lambda out: Path(out).write_bytes(data))
+    meta = {
+        "format": VERSION,
+        "key": key,
+        "kind": kind,
+        "file": payload.name,
+        "size": len(data),
+        "sha256": digest,
+        "versions": fingerprint_parts(),
+    }
+    meta["checksum"] = _meta_checksum(meta)
+    _atomic_write(d / f"{key}.json", lambda out: Path(out).write_text(json.dumps(meta)))
+    debug.count("disk_stores")
+
+
 def store(key: str, engine, llvm_text: str, libs: tuple[str, ...]) -> None:
     """Put a compiled function on disk: a shared object if it links, else its LLVM text."""
     d = cache_dir()
     if d is None:
         return
     try:
-        cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
-        if cc is not None:
-            with tempfile.TemporaryDirectory() as tmp:
+        d.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=d, prefix=".build-") as tmp:
+            cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+            if cc is not None:
                 obj = os.path.join(tmp, "entry.o")
                 engine.dump_to_object_file(obj)
                 if os.path.getsize(obj) > 0:
                     link = [f"-Wl,-rpath,{os.path.dirname(lib)}" for lib in libs] + list(libs)
-
-                    def build(out):
-                        subprocess.run([cc, "-shared", "-o", out, obj, *link, "-lm"], check=True,
-                                       capture_output=True)
-
-                    _atomic_write(d / f"{key}.so", build)
+                    out = os.path.join(tmp, "entry.so")
+                    subprocess.run(
+                        [cc, "-shared", "-o", out, obj, *link, "-lm"],
+                        check=True,
+                        capture_output=True,
+                    )
+                    _commit(d, key, "so", out, ".so")
                     return
-        _atomic_write(d / f"{key}.llvm.mlir", lambda out: Path(out).write_text(llvm_text))
-    except (OSError, subprocess.CalledProcessError):
-        pass  # a cache that cannot be written only costs a recompile next time
+            out = os.path.join(tmp, "entry.llvm.mlir")
+            Path(out).write_text(llvm_text)
+            _commit(d, key, "llvm", out, ".llvm.mlir")
+    except (OSError, subprocess.CalledProcessError) as e:
+        debug.log.debug("compile cache: cannot store %s: %s", key, e)  # costs a recompile

@@ -17,7 +17,8 @@ import ctypes
 import ctypes.util
 import functools
 import os
-import threading
+import re
+import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -27,9 +28,9 @@ from torch_mlir.execution_engine import ExecutionEngine
 
 from ..dialects import make_context
 from ..dialects.types import DYN, shape_of
-from ..lowering.pipeline import build_pass_manager
-from . import cache
+from . import cache, debug
 from .memref import MLIR_TO_TORCH, descriptor, mlir_element
+from .stages import CompileError, run_stages
 
 ENTRY = "dynamlir_entry"
 DEFAULT_PIPELINE = "tg-cpu-pipeline"
@@ -42,14 +43,12 @@ def openmp_libs() -> tuple[str, ...]:
     """The libgomp torch runs its own threads on: GOMP_parallel launches our parallel loops
     on the same team (Note [cpu parallel loops] in lowering/cpu_parallel.py)."""
     lib_dir = os.path.join(os.path.dirname(torch.__file__), "lib")
-    candidates = [os.path.join(lib_dir, n) for n in sorted(os.listdir(lib_dir)) if n.startswith("libgomp")]
+    candidates = [
+        os.path.join(lib_dir, n) for n in sorted(os.listdir(lib_dir)) if n.startswith("libgomp")
+    ]
     if not candidates and (found := ctypes.util.find_library("gomp")):
         candidates = [found]
     return tuple(candidates[:1])
-
-
-class CompileError(RuntimeError):
-    """A pipeline failed; the message carries the diagnostics and a repro command."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,9 @@ class OutputSpec:
         if DYN not in self.shape:
             return self.shape
         if self.shape_fn is None:
-            raise RuntimeError(f"runtime: output shape {self.shape} is dynamic and has no shape function")
+            raise RuntimeError(
+                f"runtime: output shape {self.shape} is dynamic and has no shape function"
+            )
         return self.shape_fn(inputs)
 
 
@@ -83,10 +84,25 @@ def memref_type(tensor_type: ir.RankedTensorType, contiguous: bool) -> str:
 
 def wrap_entry(module_text: str, entry: str, contiguous: Sequence[bool]) -> tuple[str, list, list]:
     """Return the module text with the DPS wrapper added, and the tg input/result types."""
-    with make_context(), ir.Location.unknown():
+    text, _, ins, outs = wrap_entry_texts(module_text, entry, contiguous)
+    return text, ins, outs
+
+
+def wrap_entry_texts(module_text: str, entry: str, contiguous: Sequence[bool]):
+    """(text, key text, input types, result types) of the wrapped module.
+
+    The text keeps the module's locations (the importer's file:line), so that compile
+    errors and IR dumps point at the user's code; the key text has none (Note [cpu
+    compile cache]).
+    """
+    with debug.COMPILE_LOCK, make_context(), ir.Location.unknown():
         module = ir.Module.parse(module_text)
         func = next(
-            (op for op in module.body.operations if op.operation.name == "func.func" and op.sym_name.value == entry),
+            (
+                op
+                for op in module.body.operations
+                if op.operation.name == "func.func" and op.sym_name.value == entry
+            ),
             None,
         )
         if func is None:
@@ -94,108 +110,182 @@ def wrap_entry(module_text: str, entry: str, contiguous: Sequence[bool]) -> tupl
         fn_type = ir.FunctionType(ir.TypeAttr(func.attributes["function_type"]).value)
         ins, outs = list(fn_type.inputs), list(fn_type.results)
         func.attributes["sym_visibility"] = ir.StringAttr.get("private")
-        body = str(module).rstrip()
-    assert body.endswith("}"), "module text must end with its closing brace"
+        body = module.operation.get_asm(enable_debug_info=True)
+        plain = str(module)
     args = [f"%a{i}: {memref_type(t, c)}" for i, (t, c) in enumerate(zip(ins, contiguous))]
     args += [f"%o{i}: {memref_type(t, True)}" for i, t in enumerate(outs)]
     lines = [f"  func.func @{ENTRY}({', '.join(args)}) attributes {{llvm.emit_c_interface}} {{"]
     for i, (t, c) in enumerate(zip(ins, contiguous)):
-        lines.append(f"    %t{i} = bufferization.to_tensor %a{i} restrict : {memref_type(t, c)} to {t}")
-    results = ", ".join(f"%r#{i}" for i in range(len(outs))) if len(outs) > 1 else "%r"
+        lines.append(
+            f"    %t{i} = bufferization.to_tensor %a{i} restrict : {memref_type(t, c)} to {t}"
+        )
     call = f"func.call @{entry}({', '.join(f'%t{i}' for i in range(len(ins)))}) : ({', '.join(map(str, ins))}) -> ({', '.join(map(str, outs))})"
-    lines.append(f"    {'%r' + (':' + str(len(outs)) if len(outs) > 1 else '') + ' = ' if outs else ''}{call}")
+    lines.append(
+        f"    {'%r' + (':' + str(len(outs)) if len(outs) > 1 else '') + ' = ' if outs else ''}{call}"
+    )
     for i, t in enumerate(outs):
         r = f"%r#{i}" if len(outs) > 1 else "%r"
         lines.append(
             f"    bufferization.materialize_in_destination {r} in restrict writable %o{i} : ({t}, {memref_type(t, True)}) -> ()"
         )
     lines += ["    return", "  }"]
-    del results
-    return body[:-1] + "\n".join(lines) + "\n}\n", ins, outs
+    # With locations the module's closing brace is followed by ` loc(...)` and the
+    # location aliases (#loc1 = ...): the wrapper goes before the last line opening with '}'.
+    wrapper = "\n".join(lines)
+
+    def insert(text: str) -> str:
+        close = text.rfind("\n}")
+        assert close >= 0, "module text must have a closing brace"
+        return text[: close + 1] + wrapper + text[close:]
+
+    return insert(body), insert(plain), ins, outs
 
 
 def run_pipeline(module: ir.Module, pipeline: str, what: str = "") -> None:
-    """Run `pipeline` on `module`, turning failures into a CompileError with a repro."""
-    text = str(module)
-    try:
-        build_pass_manager(pipeline).run(module.operation)
-    except Exception as e:  # noqa: BLE001 - MLIRError or a PipelineError
-        raise CompileError(repro_message(what, pipeline, text, e)) from None
-
-
-def repro_message(what: str, pipeline: str, text: str, error: Exception) -> str:
-    import tempfile
-
-    with tempfile.NamedTemporaryFile("w", suffix=".mlir", prefix="dynamlir-repro-", delete=False) as f:
-        f.write(text)
-    return (
-        f"{what or 'compile'} failed: {error}\n"
-        f"reproduce with: dynamlir-opt --pass-pipeline='builtin.module({pipeline})' {f.name}"
-    )
+    """Run `pipeline` on `module`, turning failures into a CompileError that names the
+    failing pass, op and source line, with a repro (Note [compile stages])."""
+    run_stages(module, pipeline, what or "compile")
 
 
 class CpuFunction:
-    """A tg function compiled for the CPU, specialised on its inputs' contiguity."""
+    """A tg function compiled for the CPU, specialised on its inputs' contiguity.
 
-    def __init__(self, module_text: str, outputs: Sequence[OutputSpec], entry: str = "main",
-                 pipeline: str = DEFAULT_PIPELINE):
+    Args:
+        module_text: a tg module holding `@entry` (with locations, as the importer prints it).
+        outputs: dtype and shape of each result.
+        entry: the function to compile.
+        pipeline: the CPU pipeline (default tg-cpu-pipeline).
+        name: the graph name for logs and IR dumps (Note [graph names and IR dumps],
+            runtime/debug.py); by default a new imported module gets the next `g<n>`.
+    Calls are thread-safe: compiles take the compile lock, calls run concurrently.
+    """
+
+    def __init__(
+        self,
+        module_text: str,
+        outputs: Sequence[OutputSpec],
+        entry: str = "main",
+        pipeline: str = DEFAULT_PIPELINE,
+        name: str | None = None,
+    ):
         self.module_text = module_text
         self.outputs = list(outputs)
         self.entry = entry
         self.pipeline = pipeline
+        if name is None:  # a graph from the importer
+            graph, new = debug.graph_name(module_text)
+            captured(graph, module_text, new)
+            name = f"{graph}-{entry}"
+        self.name = name
         self._variants: dict[tuple[bool, ...], tuple] = {}
-        self._lock = threading.Lock()
+        self._dtypes: list[torch.dtype | None] = []
 
     def variant(self, key: tuple[bool, ...]):
         if (hit := self._variants.get(key)) is not None:
             return hit
-        with self._lock:
+        with debug.COMPILE_LOCK:
             if key not in self._variants:
                 self._variants[key] = self._compile(key)
         return self._variants[key]
 
     def _compile(self, contiguous: tuple[bool, ...]):
         """Compile (or fetch from Note [cpu compile cache], runtime/cache.py) one variant."""
-        text, ins, _ = wrap_entry(self.module_text, self.entry, contiguous)
+        t0 = time.perf_counter()
+        text, key_text, ins, _ = wrap_entry_texts(self.module_text, self.entry, contiguous)
         shapes = [shape_of(t) for t in ins]
-        key = cache.key_of(text, self.pipeline)
-        if (hit := cache.memory_get(key)) is not None:
+        self._dtypes = [MLIR_TO_TORCH.get(str(ir.RankedTensorType(t).element_type)) for t in ins]
+        name = (
+            self.name
+            if all(contiguous)
+            else f"{self.name}-v{''.join('cs'[not c] for c in contiguous)}"
+        )
+        key = cache.key_of(key_text, self.pipeline)
+        dumping = debug.dump_dir() is not None  # a dump must show a real pipeline run
+        if not dumping and (hit := cache.memory_get(key)) is not None:
+            debug.count("memory_hits")
+            debug.log.debug("cpu compile %s: in-memory cache hit (key %s)", name, key)
             return (*hit, shapes)
-        if (loaded := cache.load_shared(key)) is not None:
+        if not dumping and (loaded := cache.load_shared(key)) is not None:
+            debug.count("disk_hits")
+            debug.log.info("cpu compile %s: disk cache hit, no code generation (key %s)", name, key)
             cache.memory_put(key, (None, *loaded))
             return (None, *loaded, shapes)
         ctx = make_context()
         with ctx, ir.Location.unknown():
-            if (llvm_text := cache.load_llvm_text(key)) is not None:
+            if not dumping and (llvm_text := cache.load_llvm_text(key)) is not None:
+                debug.count("disk_hits")
+                debug.log.info("cpu compile %s: disk cache hit (LLVM text, key %s)", name, key)
                 module = ir.Module.parse(llvm_text)
+                times = {}
             else:
+                debug.count("cpu_compiles")
                 module = ir.Module.parse(text)
-                run_pipeline(module, f"{_PRE},{self.pipeline}", "cpu compile")
+                times = run_stages(module, f"{_PRE},{self.pipeline}", "cpu compile", name, "llvm")
                 llvm_text = None if cache.cache_dir() is None else str(module)
-            engine = ExecutionEngine(module, opt_level=3, shared_libs=list(openmp_libs()))
-        fn = engine.lookup(ENTRY)
+            t1 = time.perf_counter()
+            try:
+                engine = ExecutionEngine(module, opt_level=3, shared_libs=list(openmp_libs()))
+                fn = engine.lookup(ENTRY)
+            except Exception as e:  # noqa: BLE001 - LLVM translation or JIT failure
+                raise CompileError(
+                    f"runtime: cpu compile of '{name}' failed in the LLVM JIT: {e}"
+                ) from None
+            times["jit"] = time.perf_counter() - t1
         if llvm_text is not None:
             cache.store(key, engine, llvm_text, openmp_libs())
         cache.memory_put(key, (ctx, engine, fn))
+        debug.log.info(
+            "cpu compile %s: %.3f s (%s)",
+            name,
+            time.perf_counter() - t0,
+            ", ".join(f"{k} {v:.3f} s" for k, v in times.items()),
+        )
         return ctx, engine, fn, shapes
 
     def __call__(self, *inputs: torch.Tensor) -> list[torch.Tensor]:
         key = tuple(layout_key(t) for t in inputs)
         _, _, fn, in_shapes = self.variant(key)
-        for t, shape in zip(inputs, in_shapes):
+        if len(inputs) != len(in_shapes):
+            raise ValueError(
+                f"runtime: '{self.name}' takes {len(in_shapes)} inputs, got {len(inputs)}"
+            )
+        for t, shape, dtype in zip(inputs, in_shapes, self._dtypes):
+            if t.dtype != dtype:
+                raise ValueError(
+                    f"runtime: input of dtype {t.dtype} does not match compiled dtype {dtype}"
+                )
             if t.dim() != len(shape) or any(s != DYN and s != d for s, d in zip(shape, t.shape)):
-                raise ValueError(f"runtime: input of shape {tuple(t.shape)} does not match compiled shape {shape}")
+                raise ValueError(
+                    f"runtime: input of shape {tuple(t.shape)} does not match compiled shape {shape}"
+                )
         outs = [torch.empty(tuple(o.sizes(inputs)), dtype=o.dtype) for o in self.outputs]
         descs = [descriptor(t) for t in (*inputs, *outs)]
         packed = (ctypes.c_void_p * len(descs))(*[ctypes.addressof(d) for d in descs])
-        ptrs = (ctypes.c_void_p * len(descs))(*[ctypes.addressof(p) for p in _pointer_cells(packed)])
+        ptrs = (ctypes.c_void_p * len(descs))(
+            *[ctypes.addressof(p) for p in _pointer_cells(packed)]
+        )
         fn(ptrs)
+        debug.count("calls")
         return outs
+
+
+def captured(name: str, module_text: str, new: bool, log: bool = True) -> None:
+    """Log an imported graph; dump its tg the first time (Note [graph names and IR dumps])."""
+    if log:
+        n_ops = len(re.findall(r'^\s*(?:%\S+ = )?"tg\.', module_text, re.M))
+        inputs = re.search(r"func\.func @\w+\((.*?)\)\s*->", module_text, re.S)
+        types = re.findall(r"tensor<[^>]*>", inputs.group(1)) if inputs else []
+        debug.log_graph_captured(name, n_ops, types)
+    if new:
+        debug.dump(name, 0, "tg", module_text, "the importer", "tg-decompose{targets=cpu}")
 
 
 def _pointer_cells(packed) -> list:
     """One c_void_p cell per descriptor pointer: the C interface takes `desc*` by address."""
-    return [ctypes.c_void_p.from_buffer(packed, i * ctypes.sizeof(ctypes.c_void_p)) for i in range(len(packed))]
+    return [
+        ctypes.c_void_p.from_buffer(packed, i * ctypes.sizeof(ctypes.c_void_p))
+        for i in range(len(packed))
+    ]
 
 
 def torch_dtype(elem: ir.Type) -> torch.dtype:

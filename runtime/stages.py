@@ -1,0 +1,216 @@
+"""Run a compile pipeline stage by stage: timings and IR dumps per stage, and errors that
+name the failing pass, the op and the user's source line.
+
+Note [compile stages]
+~~~~~~~~~~~~~~~~~~~~~
+A pipeline is cut after the passes in STAGE_AFTER (tg-decompose -> 'decomposed',
+tg-lower-to-linalg -> 'linalg', tg-autodiff -> 'joint', tg-partition -> 'fwd-bwd'); the
+rest ends in the caller's final stage ('llvm' for the CPU pipeline). Each stage is one
+PassManager run, so the fast path costs a few pass-manager builds. When a stage fails, its
+input is re-run one pass at a time (lowering.pipeline.pipeline_steps) to find the pass
+that failed; the CompileError then names that pass, the ops at the diagnostics'
+locations and their file:line (the importer's locations, kept in the compiled text), and
+writes the IR before that pass to a file for a one-pass `dynamlir-opt` repro.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tempfile
+import time
+
+from torch_mlir import ir
+from torch_mlir.passmanager import PassManager
+
+from ..dialects import make_context
+from ..lowering.pipeline import build_pass_manager, expand, parse_element, pipeline_steps
+from . import debug
+
+STAGE_AFTER = {
+    "tg-decompose": "decomposed",
+    "tg-lower-to-linalg": "linalg",
+    "tg-autodiff": "joint",
+    "tg-partition": "fwd-bwd",
+}
+
+
+class CompileError(RuntimeError):
+    """A pipeline failed; the message names the pass, the op and the source line, and
+    carries a repro command."""
+
+
+@dataclasses.dataclass
+class Stage:
+    name: str
+    elements: list[str]
+
+    @property
+    def text(self) -> str:
+        return ",".join(self.elements)
+
+
+def split_stages(pipeline: str, final: str) -> list[Stage]:
+    """The stages of `pipeline` (Note [compile stages]); raises PipelineError if malformed."""
+    stages, current = [], []
+    for element in expand(pipeline):
+        current.append(element)
+        name = parse_element(element)[0]
+        if name in STAGE_AFTER:
+            stages.append(Stage(STAGE_AFTER[name], current))
+            current = []
+    if current:
+        stages.append(Stage(final, current))
+    return stages
+
+
+def asm(module: ir.Module) -> str:
+    return module.operation.get_asm(enable_debug_info=True)
+
+
+def run_stages(
+    module: ir.Module,
+    pipeline: str,
+    what: str,
+    name: str = "",
+    final: str = "final",
+    first_index: int = 1,
+) -> dict[str, float]:
+    """Run `pipeline` on `module` in stages; returns seconds per stage.
+
+    Args:
+        module: the module, transformed in place (its context must be current).
+        pipeline: the pipeline text (named pipelines are expanded).
+        what: what is compiled, for messages ('cpu compile', 'autodiff').
+        name: the graph name for IR dumps (Note [graph names and IR dumps]); '' disables them.
+        final: the name of the stage after the last STAGE_AFTER pass.
+        first_index: the dump index of the first stage.
+    Raises:
+        CompileError: naming the failed pass, op and source line, with a repro command.
+    """
+    try:
+        stages = split_stages(pipeline, final)
+    except ValueError as e:  # PipelineError: a malformed pipeline text
+        raise CompileError(f"runtime: {what} failed: {e}") from None
+    times: dict[str, float] = {}
+    debug.count("pipeline_runs")
+    for i, stage in enumerate(stages):
+        before = asm(module)
+        t0 = time.perf_counter()
+        with debug.COMPILE_LOCK:
+            try:
+                build_pass_manager(stage.text).run(module.operation)
+            except Exception as e:  # noqa: BLE001 - MLIRError, PipelineError or a pass's bug
+                raise CompileError(failure_message(what, pipeline, stage, before, e)) from None
+        times[stage.name] = time.perf_counter() - t0
+        debug.log.debug(
+            "%s %s: stage '%s' %.3f s", what, name or "?", stage.name, times[stage.name]
+        )
+        if name:
+            following = stages[i + 1].text if i + 1 < len(stages) else ""
+            debug.dump(name, first_index + i, stage.name, asm(module), stage.text, following)
+    return times
+
+
+def failure_message(what: str, pipeline: str, stage: Stage, before: str, error: Exception) -> str:
+    """Find the pass of `stage` that fails on `before` and describe the failure."""
+    step, text, err = locate_failure(stage, before, error)
+    if isinstance(err, ir.MLIRError) and err.error_diagnostics:
+        details = [describe(d, text) for d in err.error_diagnostics]
+    elif isinstance(err, ValueError) and not isinstance(err, ir.MLIRError):
+        details = [str(err)]  # a malformed pipeline: no pass ran
+    else:
+        details = [f"{type(err).__name__}: {err}".strip()]
+    where = f" in pass '{step}'" if step else ""
+    repro = write_repro(text)
+    head = f"runtime: {what} failed{where}: {details[0]}"
+    rest = [f"  {d}" for d in details[1:]]
+    pipe = step or stage.text
+    return "\n".join(
+        [
+            head,
+            *rest,
+            f"  (pipeline: {pipeline})",
+            f"reproduce with: dynamlir-opt --pass-pipeline='builtin.module({pipe})' {repro}",
+        ]
+    )
+
+
+def locate_failure(stage: Stage, before: str, error: Exception):
+    """(pass argument, IR before it, its error) by re-running `stage` pass by pass; the
+    stage's own input and error when the failure does not reproduce that way."""
+    try:
+        steps = pipeline_steps(stage.text)
+    except Exception:  # noqa: BLE001 - the stage text itself is malformed
+        return "", before, error
+    with debug.COMPILE_LOCK, make_context(), ir.Location.unknown():
+        try:
+            module = ir.Module.parse(before)
+        except Exception:  # noqa: BLE001 - cannot happen for printed IR; keep the original error
+            return "", before, error
+        for step in steps:
+            text = asm(module)
+            pm = PassManager("builtin.module")
+            try:
+                step.add_to(pm)
+                pm.run(module.operation)
+            except Exception as e:  # noqa: BLE001 - this pass is the one that fails
+                return step.argument, text, e
+    return "", before, error
+
+
+_FILE_LINE = re.compile(r'"([^"]+)":(\d+):\d+')
+_NAME = re.compile(r'loc\("([^"]+)"\(')
+
+
+def source_of(location: ir.Location) -> str:
+    """'file.py:12 (node 'add_1')' from an importer location; '' when it has no file."""
+    text = str(location)
+    m = next((m for m in _FILE_LINE.finditer(text) if m.group(1) != "-"), None)
+    if m is None:  # no location, or one in the parsed text itself ("-":line:col)
+        return ""
+    node = _NAME.search(text)
+    return f"{m.group(1)}:{m.group(2)}" + (f" (node '{node.group(1)}')" if node else "")
+
+
+def ops_at(module_text: str, location: ir.Location) -> list[str]:
+    """Names of the ops of `module_text` whose location is `location` (first few)."""
+    key = str(location)
+    if "unknown" in key:
+        return []
+    found: list[str] = []
+    with debug.COMPILE_LOCK, make_context(), ir.Location.unknown():
+        try:
+            module = ir.Module.parse(module_text)
+        except Exception:  # noqa: BLE001 - best effort
+            return []
+
+        def visit(op):
+            if str(op.location) == key and op.name not in found:
+                found.append(op.name)
+            return ir.WalkResult.ADVANCE
+
+        module.operation.walk(visit)
+    if len(found) > 1 and "tg.constant" in found:  # constants share their user's location
+        found.remove("tg.constant")
+    return found[:3]
+
+
+def describe(diag, module_text: str) -> str:
+    """One diagnostic as "on 'tg.mul' at model.py:12 (node 'mul'): message"."""
+    parts = []
+    if ops := ops_at(module_text, diag.location):
+        parts.append("on " + ", ".join(f"'{o}'" for o in ops))
+    if src := source_of(diag.location):
+        parts.append(f"at {src}")
+    text = " ".join(parts)
+    notes = "".join(f"; note: {n.message}" for n in diag.notes)
+    return f"{text + ': ' if text else ''}{diag.message}{notes}"
+
+
+def write_repro(text: str) -> str:
+    with tempfile.NamedTemporaryFile(
+        "w", suffix=".mlir", prefix="dynamlir-repro-", delete=False
+    ) as f:
+        f.write(text)
+    return f.name
