@@ -120,7 +120,8 @@ UNARY = {
 }
 
 BINARY = {
-    E.AddOp: _f_or_i(arith.addf, arith.addi),
+    # bool + bool is logical or in PyTorch (addi on i1 would wrap True + True to False).
+    E.AddOp: lambda t, a, b: arith.ori(a, b) if is_bool(t) else _f_or_i(arith.addf, arith.addi)(t, a, b),
     E.SubOp: _f_or_i(arith.subf, arith.subi),
     E.MulOp: _f_or_i(arith.mulf, arith.muli),
     E.DivOp: _f_or_i(arith.divf, arith.divsi),

@@ -93,6 +93,8 @@ CASES = [
     OpCase(lambda x: x.to(torch.int32).to(torch.float32), [(4, 8)], "casts"),
     OpCase(lambda x: x + torch.tensor([1.0, 2.0, 3.0]), [(2, 3)], "constant"),
     OpCase(lambda x: x.double() * 2, [(4,)], "float64"),
+    OpCase(lambda a, b: a + b, [(3,), (3,)], "add_bool",
+           make=lambda s, d: torch.tensor([True, True, False])),
 ]
 
 
