@@ -299,6 +299,17 @@ class PartialGraph:
         self.release = [
             [n for n, j in last.items() if j == i and n not in kept] for i in range(len(self.steps))
         ]
+        # Inputs and buffers written back at the end are copied before eager code reads
+        # them under autograd: an op saving one for its backward (e.g. running stats) would
+        # otherwise see the write-back bump its version.
+        mutated = {("buffer", r) for r in sig.buffers_to_mutate.values()}
+        mutated |= {("input", user_index[r]) for r in sig.user_inputs_to_mutate.values()}
+        eager_reads = {n for s in self.steps if not s.compiled for n in s.inputs}
+        self.protect = [
+            name
+            for name, kind, ref in self.sources
+            if (kind, ref) in mutated and name in eager_reads
+        ]
 
     @property
     def compiled_segments(self) -> int:
@@ -316,6 +327,9 @@ class PartialGraph:
         for name, kind, ref in self.sources:
             env[name] = self._tensor(kind, ref, args)
         grad = torch.is_grad_enabled()
+        if grad and self.protect:
+            for name in self.protect:
+                env[name] = env[name].clone()
         for step, release in zip(self.steps, self.release):
             if step.grad == grad:
                 outs = step(env)

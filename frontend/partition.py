@@ -14,15 +14,16 @@ plan() places the nodes in graph order, each into the first segment of its kind 
 after the segment of every input (strictly after, for an input of another kind), opening
 a new segment at the end when none fits; then _sink() moves compiled nodes down to the
 compiled segment that reads them when that crosses no more values. Segments run in list
-order; values that cross them are tensors. getitem follows its tuple producer (a getitem whose result does not
-import sends its producer eager). Symbolic scalar nodes (SymInt arithmetic, sym_size)
-belong to no segment: compiled segments read their fake value, as the importer reads
-SymInt inputs; eager segments recompute them from their own real inputs.
+order; values that cross them are tensors. getitem follows its tuple producer (a getitem
+whose result does not import sends its producer eager, warning with that reason).
+Symbolic scalar nodes (SymInt arithmetic, sym_size) belong to no segment: compiled
+segments read their fake value, as the importer reads SymInt inputs; eager segments
+recompute them from their own real inputs.
 
 Tiny segments: when a graph has eager parts, a compiled segment made only of view and
 shape ops (VIEW_OPS) runs eagerly instead, without a warning: compiled, its views would
-become copies and it would add a call for no arithmetic. Forced moves repeat until
-the plan is stable.
+become copies and it would add a call for no arithmetic. A lone arithmetic op still
+compiles (about the cost of its eager call). Forced moves repeat until the plan is stable.
 """
 
 from __future__ import annotations
@@ -325,17 +326,28 @@ def closure(members: list[fx.Node], order: dict, copy_symbolic: bool):
     return sorted(inputs, key=order.__getitem__), sorted(body, key=order.__getitem__)
 
 
-def _moves(segments: list[Segment], eager: dict) -> dict[fx.Node, None]:
-    """Nodes a plan must still move to eager segments (no warning for them)."""
-    moves: dict[fx.Node, None] = {}
+def _moves(gm: fx.GraphModule, segments: list[Segment], eager: dict) -> dict:
+    """Nodes a plan must still move to eager segments, with the reason to warn with (None
+    for a view-only segment: no fallback)."""
+    from .fx_importer import where_of
+
+    moves: dict = {}
     for seg in segments:
         if not seg.compiled:
             continue
         for n in seg.outputs:  # only tensors cross out of compiled code
             if not isinstance(n.meta.get("val"), torch.Tensor):
-                moves[n] = None
+                moves[n] = UnsupportedOpError(
+                    f"frontend: {n.target} gives a non-tensor value read by eager code",
+                    op=str(n.target),
+                    where=where_of(n),
+                )
         if eager and all(n.target in VIEW_OPS for n in seg.nodes):
             moves.update(dict.fromkeys(seg.nodes))
+    for node, error in eager.items():  # a tuple result that does not import
+        base = node.args[0] if node.target is operator.getitem else None
+        if isinstance(base, fx.Node) and base not in eager:
+            moves[base] = error
     return moves
 
 
@@ -346,7 +358,7 @@ def partition(gm: fx.GraphModule, grad: bool, forced: dict | None = None):
     while True:
         eager = classify(gm, forced)
         segments = plan(gm, eager, grad)
-        moves = {n: None for n in _moves(segments, eager) if n not in forced}
+        moves = {n: e for n, e in _moves(gm, segments, eager).items() if n not in forced}
         if not moves:
             return eager, segments
         forced.update(moves)

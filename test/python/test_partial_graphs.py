@@ -258,3 +258,54 @@ def test_values_used_only_after_an_eager_op_are_computed_there():
     # w.t() and w.sum() move down to the matmul's segment: only sin crosses the eager op
     assert first.outputs == ["sin"] and "tg.matmul" in last.module_text
     assert set(last.args) == {"special_i0", "arg1_1"}
+
+
+def test_a_tuple_result_that_does_not_import_sends_its_op_eager_with_a_warning():
+    def fn(x, w, b):
+        out, mean, rstd = torch.native_layer_norm(x, [4], w, b, 1e-5)
+        return out.tanh(), mean  # the mean (result #1) has no tg import
+
+    compiled_fn, rec = compiled(fn)
+    x, w, b = torch.randn(3, 4), torch.randn(4), torch.randn(4)
+    with warnings.catch_warnings(record=True) as record, torch.no_grad():
+        warnings.simplefilter("always")
+        for g, e in zip(compiled_fn(x, w, b), fn(x, w, b)):
+            torch.testing.assert_close(g, e)
+    (message,) = dynamlir_warnings(record)
+    assert "aten.native_layer_norm.default" in message and "result #1" in message
+    assert kinds(rec.runners[0]) == ["eager", "compiled"]
+
+
+def test_buffers_saved_by_eager_ops_survive_the_write_back():
+    class RawBatchNorm(nn.Module):
+        """An op with no tg import that updates running stats and saves them for backward."""
+
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("mean", torch.zeros(5))
+            self.register_buffer("var", torch.ones(5))
+            self.w, self.b = nn.Parameter(torch.rand(5) + 0.5), nn.Parameter(torch.randn(5))
+
+        def forward(self, x):
+            y = torch.ops.aten._batch_norm_with_update(
+                x.tanh(), self.w, self.b, self.mean, self.var, 0.1, 1e-5
+            )[0]
+            return y.exp()
+
+    torch.manual_seed(0)
+    model = RawBatchNorm()
+    reference = copy.deepcopy(model)
+    fn, rec = compiled(model)
+    x = torch.randn(4, 5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = fn(x)
+    out.sum().backward()  # the write-back must not invalidate what backward saved
+    expected = reference(x)
+    expected.sum().backward()
+    torch.testing.assert_close(out, expected)
+    for p, q in zip(model.parameters(), reference.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(model.mean, reference.mean)
+    torch.testing.assert_close(model.var, reference.var)
+    assert kinds(rec.runners[0]) == ["compiled", "eager", "compiled"]
