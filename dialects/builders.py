@@ -130,6 +130,11 @@ def log_softmax(x, dim: int):
 
 
 def reshape(x, shape: Sequence[int]):
+    """Reshape to `shape`; a target equal to x's own shape tuple is taken as the identity.
+
+    With two or more `?` dims that is only right when the caller derived the target from x
+    itself (as rules do); the importer compares symbolic sizes first (see aten_view.py).
+    """
     if tuple(shape) == shape_of(x):
         return x
     return build(S.ReshapeOp, x, result_types=[tensor_type(shape, element_type(x))])
@@ -149,7 +154,7 @@ def transpose(x, d0: int, d1: int):
 
 
 def broadcast_to(x, shape: Sequence[int]):
-    if tuple(shape) == shape_of(x):
+    if tuple(shape) == shape_of(x):  # same convention as reshape
         return x
     return build(S.BroadcastToOp, x, result_types=[tensor_type(shape, element_type(x))])
 

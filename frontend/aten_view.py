@@ -11,7 +11,9 @@ import torch
 from torch_mlir import ir
 
 from ..dialects import builders as tg
-from ..dialects.types import DYN, shape_of
+from ..dialects.ops_shape import ReshapeOp
+from ..dialects.tg import build
+from ..dialects.types import DYN, element_type, shape_of, tensor_type
 from .aten import IMPORT, as_dtype, unsupported
 from .fx_importer import ImportContext, element_type_of, static_dims, type_of
 
@@ -23,7 +25,7 @@ aten = torch.ops.aten
 
 @IMPORT.register(aten.view.default, aten.reshape.default, aten._unsafe_view.default)
 def import_view(ctx, x, size):
-    return tg.reshape(x, static_dims(ctx.meta().shape))
+    return reshape_to_meta(ctx, x)
 
 
 @IMPORT.register(
@@ -35,7 +37,24 @@ def import_view(ctx, x, size):
     aten.unflatten.int,
 )
 def import_reshape_like(ctx, x, *args):
-    return tg.reshape(x, static_dims(ctx.meta().shape))
+    return reshape_to_meta(ctx, x)
+
+
+def reshape_to_meta(ctx, x):
+    """Reshape `x` to the node's fake output shape. The identity only when the symbolic
+    sizes match: `(?, ?) -> (?, ?)` can still move data between the two dims."""
+    src = ctx.meta(ctx.node.args[0]).shape
+    dst = ctx.meta().shape
+    if len(src) == len(dst) and all(_same_size(a, b) for a, b in zip(src, dst)):
+        return x
+    return build(ReshapeOp, x, result_types=[tensor_type(static_dims(dst), element_type(x))])
+
+
+def _same_size(a, b) -> bool:
+    """Provably equal sizes, compared structurally (evaluating a SymBool would add guards)."""
+    if isinstance(a, int) or isinstance(b, int):
+        return isinstance(a, int) and isinstance(b, int) and a == b
+    return a.node.expr == b.node.expr
 
 
 @IMPORT.register(aten.permute.default)

@@ -19,7 +19,9 @@ from torch._functorch.aot_autograd import aot_export_module
 from torch._guards import detect_fake_mode
 
 from ..runtime.cpu import CompileError, CpuFunction, OutputSpec
+from ..runtime import debug
 from .errors import UnsupportedOpError
+from .options import check_option_values
 from .fx_importer import import_graph
 from .partition import Segment, partition, segment_module
 from .shapes import output_shape_fn
@@ -34,7 +36,8 @@ _warned: set[str] = set()
 
 
 def warn_fallback(error: UnsupportedOpError, what: str = "") -> None:
-    """One warning per op kind, naming the op and the source line."""
+    """One warning per op kind, naming the op and the source line (every fallback is logged)."""
+    debug.log_fallback(what or error.op or "an op", error.where, str(error))
     key = error.op or str(error)
     if key in _warned:
         return
@@ -52,6 +55,7 @@ def check_options(options: dict[str, Any]) -> None:
             raise ValueError(
                 f"dynamlir: unknown option '{key}' (allowed: {', '.join(sorted(OPTIONS))})"
             )
+    check_option_values(options)
 
 
 def export_aten(gm: fx.GraphModule, example_inputs: Sequence[Any]):

@@ -157,10 +157,27 @@ def import_graph(gm: fx.GraphModule, name: str = "main") -> ImportedGraph:
                         "frontend: graph output is not a tensor value", op="output"
                     )
             func.ReturnOp(results)
-        if not module.operation.verify():
-            raise UnsupportedOpError("frontend: imported module failed to verify", op="verify")
+        verify_imported(module)
         text = module.operation.get_asm(enable_debug_info=True)  # keep file:line locations
         return ImportedGraph(text, [n.name for n in tensor_args], out_vals)
+
+
+def verify_imported(module: ir.Module) -> None:
+    """A tg op whose types the importer could not express (e.g. a reshape to two dynamic
+    dims) fails its verifier: report it as unsupported so the graph runs eagerly."""
+    try:
+        ok = module.operation.verify()
+    except ir.MLIRError as e:
+        diags = getattr(e, "error_diagnostics", None) or []
+        message = diags[0].message if diags else str(e)
+        op = re.search(r"'(tg\.\w+)'", message)
+        raise UnsupportedOpError(
+            f"frontend: imported IR does not verify: {message}",
+            op=op.group(1) if op else "verify",
+            where=str(diags[0].location) if diags else "",
+        ) from None
+    if not ok:
+        raise UnsupportedOpError("frontend: imported module failed to verify", op="verify")
 
 
 def _flat(x) -> list:

@@ -22,6 +22,15 @@ def symbol_sources(fake_inputs: Sequence[Any]) -> dict[Any, tuple[int, int]]:
     return found
 
 
+# torch's symbolic shapes use integer division nodes that plain `math` does not name.
+_SYMPY_INTEGER_OPS = {
+    "FloorDiv": lambda a, b: a // b,
+    "CeilDiv": lambda a, b: -(-a // b),
+    "Mod": lambda a, b: a % b,
+    "PythonMod": lambda a, b: a % b,
+}
+
+
 def output_shape_fn(out: torch.Tensor, fake_inputs: Sequence[Any]) -> Callable | None:
     """A function of the runtime inputs giving `out`'s sizes, or None when static."""
     if all(isinstance(s, int) for s in out.shape):
@@ -39,7 +48,7 @@ def output_shape_fn(out: torch.Tensor, fake_inputs: Sequence[Any]) -> Callable |
         missing = expr.free_symbols - set(symbols)
         if missing:
             raise NotImplementedError(f"output size {expr} depends on unbound symbols {missing}")
-        dims.append(sympy.lambdify(symbols, expr, modules="math"))
+        dims.append(sympy.lambdify(symbols, expr, modules=[_SYMPY_INTEGER_OPS, "math"]))
     where = [sources[sym] for sym in symbols]
 
     def sizes(inputs):

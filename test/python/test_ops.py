@@ -133,3 +133,17 @@ def test_dynamic_batch_serves_all_sizes():
         for n in (3, 5, 17):
             x = torch.randn(n, 8)
             torch.testing.assert_close(compiled(x, w), fn(x, w))
+
+
+def test_reshape_between_dynamic_shapes_is_never_dropped():
+    # (?, ?) -> (?, ?) is not a no-op: the importer must not fold it away. Two dynamic
+    # result dims are not compiled yet, so this may run eagerly with a warning, but the
+    # answer must be eager's.
+    torch._dynamo.reset()
+    fn = lambda x: (x.reshape(x.shape[0] * 2, -1) + 1).sum(1)  # noqa: E731
+    compiled = torch.compile(fn, backend="dynamlir", dynamic=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for n in (4, 6):
+            x = torch.arange(n * 8.0).reshape(n, 8)
+            torch.testing.assert_close(compiled(x), fn(x))
