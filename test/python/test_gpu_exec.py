@@ -11,7 +11,7 @@ from gpu_cases import CASES, linalg_module
 
 from dynamlir.runtime.cuda import compile_module
 
-pytestmark = pytest.mark.cuda
+pytestmark = pytest.mark.gpu
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
