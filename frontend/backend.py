@@ -1,6 +1,7 @@
 """The torch.compile backend: Dynamo FX graph -> functionalized pre-dispatch ATen on fake
-tensors -> segments (frontend/partition.py) -> tg -> CPU executables, run in order by a
-callable with Dynamo's calling convention.
+tensors -> segments (frontend/partition.py) -> tg -> CPU executables, or GPU ones when the
+graph's tensors are on a CUDA device (runtime/gpu.py), run in order by a callable with
+Dynamo's calling convention.
 
 An op the importer does not know runs eagerly between compiled segments (Note [partial
 graphs]), with one warning per op kind naming it and its source line.
@@ -30,6 +31,7 @@ log = logging.getLogger("dynamlir")
 
 OPTIONS = {
     "pipeline": "the CPU pipeline run on the imported tg module (default: tg-cpu-pipeline)",
+    "chip": "the GPU architecture for CUDA tensors, e.g. sm_80 (default: the device's own)",
 }
 
 _warned: set[str] = set()
@@ -94,10 +96,31 @@ class EagerSegment:
         return self.module(*[env[n] for n in self.inputs])
 
 
+def device_of(values: Sequence[Any], what: str) -> torch.device:
+    """The one device of the tensors among `values` (cpu when there are none).
+
+    Raises:
+        UnsupportedOpError: tensors on several devices, or on one that is neither cpu nor
+            cuda (the graph or segment then runs eagerly).
+    """
+    devices = {v.device for v in values if isinstance(v, torch.Tensor)}
+    if len(devices) > 1:
+        got = ", ".join(sorted(map(str, devices)))
+        raise UnsupportedOpError(f"frontend: {what} on mixed devices ({got})", op="mixed devices")
+    device = devices.pop() if devices else torch.device("cpu")
+    if device.type not in ("cpu", "cuda"):
+        raise UnsupportedOpError(
+            f"frontend: {what} on device '{device}' (expected cpu or cuda)",
+            op=f"device {device.type}",
+        )
+    return device
+
+
 class CompiledSegment:
-    """A segment's tg import compiled for the CPU; under autograd, its AOT forward and
-    backward (CompiledAutograd, built per requires_grad pattern on first use). If the
-    CPU pipeline fails on it, it runs eagerly from then on, with a warning."""
+    """A segment's tg import compiled for the device its tensors are on (the CPU, or a
+    CUDA GPU through runtime/gpu.py); under autograd, its AOT forward and backward
+    (CompiledAutograd, built per requires_grad pattern on first use). If the pipeline fails
+    on it, it runs eagerly from then on, with a warning."""
 
     compiled = True
 
@@ -109,6 +132,7 @@ class CompiledSegment:
         pipeline: str,
         training: bool,
         eager: EagerSegment | None,
+        chip: str | None = None,
     ):
         imported = import_graph(module)
         self.eager = eager  # the eager twin, if what it reads is at hand
@@ -130,7 +154,18 @@ class CompiledSegment:
             _check_sizes(specs, imported.outputs, fake)
         except Exception as e:  # a size no input size determines, or a bug
             raise UnsupportedOpError(f"frontend: output sizes: {e}", op="output shape") from e
-        self.function = CpuFunction(imported.module_text, specs, pipeline=pipeline)
+        self.device = device_of([*fake, *imported.outputs], "segment tensors")
+        self.chip = None
+        if self.device.type == "cuda":
+            from ..runtime.gpu import GpuGraphFunction, chip_for
+
+            try:
+                self.chip = chip_for(self.device, chip)
+            except ValueError as e:
+                raise UnsupportedOpError(str(e), op="gpu chip") from None
+            self.function = GpuGraphFunction(imported.module_text, specs, chip=self.chip)
+        else:
+            self.function = CpuFunction(imported.module_text, specs, pipeline=pipeline)
         self.pipeline = pipeline
         self.module_text = imported.module_text
         # With no float output read as a value (mutated buffers are written back under
@@ -143,7 +178,9 @@ class CompiledSegment:
         self.where = next((w for n in seg.nodes if (w := _where(n))), "")
         # Compile now for the example inputs' layouts, so failures surface at compile time;
         # a graph captured for training compiles its fwd/bwd on the first call instead.
-        if not training:
+        if not training and self.chip is not None:
+            self.function.compile()  # GPU inputs are made contiguous: one variant
+        elif not training:
             self.function.variant(tuple(t.is_contiguous() for t in fake))
 
     def _fail(self, error: Exception, op: str, env: dict) -> Sequence:
@@ -178,6 +215,7 @@ class CompiledSegment:
                         entry="main",
                         policy="min-cut",
                         pipeline=self.pipeline,
+                        chip=self.chip,
                     )
                 except (CompileError, ValueError) as e:
                     return self._fail(e, "autograd", env)
@@ -249,6 +287,7 @@ class PartialGraph:
         segments: list[Segment],
         pipeline: str,
         training: bool,
+        chip: str | None = None,
     ):
         self.gm = gm
         user_index = {name: i for i, name in enumerate(sig.user_inputs)}
@@ -290,7 +329,9 @@ class PartialGraph:
                 twin = twin if set(twin.inputs) <= available else None
                 read = [o.name in values or o.name in readers for o in seg.outputs]
                 try:
-                    self.steps.append(CompiledSegment(module, seg, read, pipeline, training, twin))
+                    self.steps.append(
+                        CompiledSegment(module, seg, read, pipeline, training, twin, chip)
+                    )
                 except (UnsupportedOpError, CompileError) as e:
                     raise SegmentError(seg, e) from e
             available.update(self.steps[-1].outputs)
@@ -354,16 +395,21 @@ class PartialGraph:
 
 
 def compile_graph(
-    gm: fx.GraphModule, example_inputs, pipeline: str = "tg-cpu-pipeline"
+    gm: fx.GraphModule,
+    example_inputs,
+    pipeline: str = "tg-cpu-pipeline",
+    chip: str | None = None,
 ) -> Callable:
     graph, sig = export_aten(gm, example_inputs)
+    inputs = [n.meta.get("val") for n in graph.graph.nodes if n.op == "placeholder"]
+    device_of(inputs, "graph inputs")  # mixed devices: the whole graph runs eagerly
     grad = torch.is_grad_enabled()
     training = grad and any(getattr(t, "requires_grad", False) for t in example_inputs)
     forced: dict = {}
     while True:
         eager, segments = partition(graph, grad, forced)
         try:
-            runner = PartialGraph(gm, graph, sig, segments, pipeline, training)
+            runner = PartialGraph(gm, graph, sig, segments, pipeline, training, chip)
             break
         except SegmentError as e:  # plan again with the segment's nodes eager
             seg, error = e.segment, e.error

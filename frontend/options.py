@@ -17,6 +17,18 @@ def check_option_values(options: dict[str, Any]) -> None:
     """
     if "pipeline" in options:
         check_pipeline(options["pipeline"])
+    if "chip" in options:
+        check_chip(options["chip"])
+
+
+def check_chip(value: Any) -> None:
+    from ..lowering.to_gpu import CHIPS
+
+    if value not in CHIPS:
+        raise ValueError(
+            f"dynamlir: option 'chip' expects a GPU architecture, got {value!r} "
+            f"(allowed: {', '.join(CHIPS)})"
+        )
 
 
 def check_pipeline(value: Any) -> None:

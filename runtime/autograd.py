@@ -1,6 +1,6 @@
 """Compiled training: a tg function's AOT forward and backward (tg-autodiff + tg-partition)
-compiled for the CPU and wrapped in a torch.autograd.Function, so `loss.backward()` and
-torch optimizers work on compiled graphs.
+compiled for the CPU or a CUDA GPU (runtime/gpu.py) and wrapped in a torch.autograd.Function,
+so `loss.backward()` and torch optimizers work on compiled graphs.
 
 Saved values that are plain inputs are not copied out of the forward: the autograd.Function
 keeps the caller's tensor (and torch's version counter catches in-place changes to it).
@@ -39,6 +39,8 @@ class CompiledAutograd:
         entry: the function to differentiate.
         policy: tg-partition's policy ("min-cut" or "save-all").
         pipeline: the CPU pipeline for the forward and backward functions.
+        chip: when given (e.g. 'sm_90'), the forward and backward are compiled for that GPU
+            instead (runtime/gpu.py; `pipeline` is then unused) and called on CUDA tensors.
     Call it like the function; outputs are tensors connected to the autograd graph.
     """
 
@@ -49,6 +51,7 @@ class CompiledAutograd:
         entry: str = "main",
         policy: str = "min-cut",
         pipeline: str = DEFAULT_PIPELINE,
+        chip: str | None = None,
     ):
         self.entry = entry
         graph, new = debug.graph_name(module_text)
@@ -76,16 +79,7 @@ class CompiledAutograd:
             n_saved = ir.IntegerAttr(fwd.attributes[NUM_SAVED]).value
             self.n_results = len(fwd.type.results) - n_saved
             self.saved_inputs = _drop_returned_args(fwd, self.n_results)
-            self.fwd, self.bwd = (
-                CpuFunction(
-                    _only(f),
-                    _specs(f),
-                    entry=f.sym_name.value,
-                    pipeline=pipeline,
-                    name=f"{graph}-{f.sym_name.value}",
-                )
-                for f in (fwd, bwd)
-            )
+            self.fwd, self.bwd = (_compiled(f, graph, pipeline, chip) for f in (fwd, bwd))
             results = fwd.type.results[: self.n_results]
             self.float_results = [is_float(element_type(t)) for t in results]
 
@@ -114,6 +108,18 @@ class _CompiledFunction(torch.autograd.Function):
         for i, g in zip(runner.grad_args, arg_grads):
             out[i] = g
         return (None, *out)
+
+
+def _compiled(f: func.FuncOp, graph: str, pipeline: str, chip: str | None):
+    """`f` as a CpuFunction, or a GpuGraphFunction when a GPU chip is given."""
+    name = f"{graph}-{f.sym_name.value}"
+    if chip is None:
+        return CpuFunction(
+            _only(f), _specs(f), entry=f.sym_name.value, pipeline=pipeline, name=name
+        )
+    from .gpu import GpuGraphFunction
+
+    return GpuGraphFunction(_only(f), _specs(f), chip=chip, entry=f.sym_name.value, name=name)
 
 
 def _func(module: ir.Module, name: str) -> func.FuncOp:
