@@ -87,6 +87,7 @@ def ensure_context(index: int) -> None:
     drv = driver()
     with _PRIMARY_LOCK:
         if index not in _PRIMARY:
+            check(drv.cuInit(0))  # a no-op once torch has initialized CUDA
             _PRIMARY[index] = check(drv.cuDevicePrimaryCtxRetain(check(drv.cuDeviceGet(index))))
         want = _PRIMARY[index]
     if int(check(drv.cuCtxGetCurrent())) != int(want):

@@ -216,7 +216,7 @@ def signature(text: str) -> list[tuple[str, list[int]]]:
 def test_graph_compiles_to_cubins_with_expected_launches(
     name, min_contractions, exported, functions
 ):
-    fn, (text, y) = functions[name], exported[name]
+    fn, (text, _) = functions[name], exported[name]
     check_cubins(fn, "sm_90")
     plan = fn.plan
     assert [(d, s) for _, d, s in plan.inputs] == signature(text)
