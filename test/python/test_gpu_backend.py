@@ -234,6 +234,30 @@ def test_graph_compiles_to_cubins_with_expected_launches(
     assert len(tiles) >= min_contractions, "matmuls use the shared-memory tiled kernel"
 
 
+def test_dynamic_batch_compiles_with_sizes_read_at_run_time():
+    from dynamlir.frontend.backend import export_aten
+    from dynamlir.frontend.fx_importer import import_graph
+
+    texts = []
+
+    def capture(gm, inputs):
+        texts.append(import_graph(export_aten(gm, inputs)[0]).module_text)
+        return gm.forward
+
+    torch._dynamo.reset()
+    torch.compile(mlp(), backend=capture, dynamic=True)(torch.randn(8, 32))
+    torch._dynamo.reset()
+    (text,) = texts
+    fn = GpuGraphFunction(text, [OutputSpec(torch.float32, (-1, 16), lambda ins: None)])
+    check_cubins(fn, "sm_90")
+    assert ("f32", [-1, 32]) in [(d, s) for _, d, s in fn.plan.inputs]
+    dims = [s for s in fn.plan.steps if s.op == "dim"]
+    assert dims, "the batch size is read from the input at run time"
+    launched = {i for s in fn.plan.launches() for i in s.operands}
+    sizes = {r for s in fn.plan.steps if s.op == "arith" for r in s.results}
+    assert launched & (sizes | {d.results[0] for d in dims}), "launches use the run-time size"
+
+
 def test_block_softmax_and_layer_norm_reduce_in_shared_memory(functions):
     ptx_text = "".join(b.ptx for b in functions["block"].function.binaries.values())
     assert ".shared" in ptx_text and ("bar.sync" in ptx_text or "barrier.sync" in ptx_text)
