@@ -9,8 +9,9 @@ caller's tensor. Inputs are made contiguous (the host plan's buffers are identit
 outputs come back as fresh contiguous tensors checked against the specs, and an output
 that shares storage with an input or an earlier output is cloned, so callers see the
 CPU path's contract (every output is a new tensor). Compiled functions are cached in
-memory by the location-free module text, entry and chip; the PTX and cubin of each kernel
-module are also cached by runtime/ptx.py (in memory).
+memory by the location-free module text, entry and chip, and on disk with their host plans
+and cubins (Note [gpu compile cache], runtime/gpu_cache.py); runtime/ptx.py also reuses the
+binary of identical kernel modules within a process.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from torch_mlir import ir
 from ..dialects import make_context
 from ..dialects.types import DYN, shape_of
 from ..lowering.to_gpu import CHIPS, LOWER, PREPARE
-from . import debug
+from . import debug, gpu_cache
 from .cpu import OutputSpec, captured
 from .memref import MLIR_TO_TORCH
 from .stages import CompileError, Stage, asm, failure_message, run_stages
@@ -196,10 +197,16 @@ class GpuGraphFunction:
                 debug.count("memory_hits")
                 debug.log.debug("gpu compile %s: in-memory cache hit (key %s)", self.name, key)
                 return hit[self.entry]
+            if not dumping and (loaded := gpu_cache.load(key)) and self.entry in loaded:
+                debug.count("disk_hits")
+                debug.log.info("gpu compile %s: disk cache hit (key %s)", self.name, key)
+                _MEMORY[key] = loaded
+                return loaded[self.entry]
             debug.count("gpu_compiles")
             times = run_stages(module, GPU_PIPELINE, "gpu compile", self.name, "linalg")
             functions = self._lower(module, times)
         _MEMORY[key] = functions
+        gpu_cache.store(key, functions)
         debug.log.info(
             "gpu compile %s (%s): %.3f s (%s)",
             self.name,

@@ -29,6 +29,14 @@ PTXAS = ptx.find_ptxas()
 MODELS = {"mlp": (mlp, (8, 32)), "block": (Block, (2, 8, 32))}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def no_disk_cache():
+    """Compiles here are real (counted) and leave nothing in the user's cache directory."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DYNAMLIR_CACHE_DIR", "0")
+        yield
+
+
 @pytest.fixture(autouse=True)
 def fresh_warnings(monkeypatch):
     """Fallback warnings are printed once per op kind: each test sees its own."""
@@ -275,6 +283,32 @@ def test_compiled_functions_are_cached_by_text_without_locations_and_chip(export
     assert debug.COUNTERS["gpu_compiles"] == before + 1
     other = GpuGraphFunction(text, specs, chip="sm_80").compile()
     assert other is not first.function and debug.COUNTERS["gpu_compiles"] == before + 2
+
+
+def test_disk_cache_restores_plans_and_cubins(tmp_path, monkeypatch, exported):
+    monkeypatch.setenv("DYNAMLIR_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(gpu, "_MEMORY", {})
+    text, y = exported["mlp"]
+    specs = [OutputSpec(y.dtype, tuple(y.shape))]
+    first = GpuGraphFunction(text, specs, chip="sm_89").compile()
+    (entry,) = tmp_path.glob("gpu-*.json")
+    monkeypatch.setattr(gpu, "_MEMORY", {})  # a new process: only the disk remembers
+    counts = dict(debug.COUNTERS)
+    second = GpuGraphFunction(text, specs, chip="sm_89").compile()
+    assert second is not first and second.plan == first.plan
+    assert {n: b.cubin for n, b in second.binaries.items()} == {
+        n: b.cubin for n, b in first.binaries.items()
+    }
+    assert debug.COUNTERS["disk_hits"] == counts.get("disk_hits", 0) + 1
+    assert debug.COUNTERS["gpu_compiles"] == counts.get("gpu_compiles", 0)
+    # a damaged entry is dropped and rebuilt, never loaded
+    monkeypatch.setattr(gpu, "_MEMORY", {})
+    entry.write_text(entry.read_text().replace('"ptx": "', '"ptx": "x', 1))
+    third = GpuGraphFunction(text, specs, chip="sm_89").compile()
+    assert third.plan == first.plan
+    assert debug.COUNTERS["disk_corrupt"] == counts.get("disk_corrupt", 0) + 1
+    assert debug.COUNTERS["gpu_compiles"] == counts.get("gpu_compiles", 0) + 1
+    assert '"ptx": "x' not in entry.read_text()
 
 
 def test_dump_ir_writes_gpu_stages(tmp_path, monkeypatch, exported):

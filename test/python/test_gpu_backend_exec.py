@@ -24,11 +24,12 @@ MODELS = {"mlp": (mlp, (8, 32)), "block": (Block, (2, 8, 32))}
 
 @pytest.fixture(autouse=True)
 def fresh(monkeypatch):
-    """Each test compiles for itself (no Dynamo cache, no in-memory GPU cache) and sees its
+    """Each test compiles for itself (no Dynamo cache, no GPU compile cache) and sees its
     own fallback warnings (printed once per op kind)."""
     from dynamlir.frontend import backend
 
     monkeypatch.setattr(backend, "_warned", set())
+    monkeypatch.setenv("DYNAMLIR_CACHE_DIR", "0")
     torch._dynamo.reset()
     gpu._MEMORY.clear()
     yield
