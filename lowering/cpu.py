@@ -127,6 +127,7 @@ CPU_LOWER_LINALG = ",".join(
     [
         "canonicalize",
         "cse",
+        "tg-cpu-conv-to-matmul",
         "tg-cpu-outline-contractions",
         "func.func(linalg-fuse-elementwise-ops)",
         "inline",
@@ -139,6 +140,7 @@ CPU_LOWER_LINALG = ",".join(
         "buffer-deallocation-pipeline",
         "convert-bufferization-to-memref",
         "tg-cpu-matmul-kernels",
+        "tg-cpu-conv-kernels",
         "func.func(convert-linalg-to-parallel-loops)",
         "tg-cpu-outline-parallel",
         "canonicalize",
