@@ -5,7 +5,7 @@ Registration is eager: each concern module below runs its decorators on import.
 
 from __future__ import annotations
 
-from . import cpu, decompose, to_linalg  # noqa: F401  (register passes and pipelines)
+from . import cpu, decompose, simplify, to_linalg  # noqa: F401  (register passes and pipelines)
 from . import cpu_conv, cpu_conv_kernel  # noqa: F401  (tg-cpu-conv-to-matmul, tg-cpu-conv-kernels)
 from .to_linalg import nn as _nn_lowerings  # noqa: F401  (lowerings of the nn primitives)
 from .to_linalg import index as _index_lowerings  # noqa: F401  (gather, scatter_add, insert_slice)

@@ -167,6 +167,6 @@ register_pipeline(
 )
 register_pipeline(
     "tg-cpu-pipeline",
-    "tg-decompose{targets=cpu},canonicalize,cse,tg-lower-to-linalg,tg-cpu-linalg-to-llvm",
+    "tg-decompose{targets=cpu},tg-simplify,canonicalize,cse,tg-lower-to-linalg,tg-cpu-linalg-to-llvm",
     "the whole CPU flow: tg -> decomposed tg -> linalg -> LLVM dialect",
 )

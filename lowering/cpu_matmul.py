@@ -5,15 +5,20 @@ Note [cpu matmul kernel]
 ~~~~~~~~~~~~~~~~~~~~~~~~
 For C[m, n] += A[m, k] * B[k, n] where B and C have unit stride along n:
 
-    for k0 in 0..K step KC:                      B micro-panel KC x NR stays in L1
+    for k0 in 0..K step KC:
       for j in 0..N step NR (then VL, then 1):   column tiles, tails narrower
+        P = B[k0:k0+KC, j:j+NR]                  packed (full-width tiles only)
         for i in 0..M step MR (then 1):          row tiles, tail one row at a time
           acc[r][v] = C[i+r, j+v*VL : +VL]       MR x NV vector accumulators
           for k in k0..min(k0+KC, K):            accumulators live in registers
-            b[v] = B[k, j+v*VL : +VL]
+            b[v] = P[k-k0, v*VL : +VL]
             acc[r][v] = fma(broadcast(A[i+r, k]), b[v], acc[r][v])
           C[i+r, j+v*VL : +VL] = acc[r][v]
 
+Packing copies the KC x NR panel into a contiguous stack buffer once per (k0, j) and reuses
+it for every row tile: the micro-kernel then streams 64 KB from L1/L2 instead of touching
+KC rows of B, each on its own page when B is wide (TLB misses). Measured 1-thread on the
+1024^3 and 64x2048x2048 matmuls: 0.67x -> 0.73x and 0.90x -> 1.04x of eager.
 A may have any layout (its elements are loaded one at a time), so A^T costs nothing. MR x NV
 is sized to the vector register file (24 of AVX-512's 32 zmm, 12 of AVX2's 16 ymm). Ops
 whose B or C is not unit-stride along n, or whose element type is not a float, are left to
@@ -158,7 +163,7 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
     def index(dmap, env):
         return [env[d] for d in dmap]
 
-    def micro(env, rows: int, nvec: int, width: int, k0, k1):
+    def micro(env, rows: int, nvec: int, width: int, k0, k1, packed=None):
         vt = ir.VectorType.get([width], elem)
         i, j = env[m], env[n]
         rows_i = [i if r == 0 else arith.addi(i, _c(r)) for r in range(rows)]
@@ -170,7 +175,12 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
 
         def kbody(kk, *acc):
             e = {**env, k: kk}
-            bs = [vector.load(vt, p["b"], index(p["db"], {**e, n: cols_j[v]})) for v in range(nvec)]
+            if packed is None:
+                bs = [vector.load(vt, p["b"], index(p["db"], {**e, n: cols_j[v]}))
+                      for v in range(nvec)]
+            else:
+                row = arith.subi(kk, k0)
+                bs = [vector.load(vt, packed, [row, _c(v * width)]) for v in range(nvec)]
             out = []
             for r in range(rows):
                 a = memref.load(p["a"], index(p["da"], {**e, m: rows_i[r]}))
@@ -184,10 +194,34 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
                 vector.store(loop.results[r * nvec + v], p["c"],
                              index(p["dc"], {**env, m: rows_i[r], n: cols_j[v]}))
 
+    # The KC x NR panel of B the wide column tiles read, packed contiguously so that the
+    # micro-kernel streams it from L1 instead of touching KC rows (and pages) of B.
+    panel = memref.alloca(ir.MemRefType.get([KC, nv * vl], elem), [], [],
+                          alignment=ir.IntegerAttr.get(ir.IntegerType.get_signless(64), 64))
+
+    def pack(env, k0, k1):
+        vt = ir.VectorType.get([vl], elem)
+
+        def row(kk):
+            e = {**env, k: kk}
+            r = arith.subi(kk, k0)
+            j = env[n]
+            for v in range(nv):
+                col = j if v == 0 else arith.addi(j, _c(v * vl))
+                x = vector.load(vt, p["b"], index(p["db"], {**e, n: col}))
+                vector.store(x, panel, [r, _c(v * vl)])
+
+        _for(k0, k1, 1, row)
+
     def rows_loops(env, nvec, width, k0, k1):
         m_main = arith.addi(row_lo, _split(arith.subi(row_hi, row_lo), mr))
+        packed = None
+        if nvec == nv:
+            pack(env, k0, k1)
+            packed = panel
         for lo, hi, rows in ((row_lo, m_main, mr), (m_main, row_hi, 1)):
-            _for(lo, hi, rows, lambda i, rows=rows: micro({**env, m: i}, rows, nvec, width, k0, k1))
+            _for(lo, hi, rows, lambda i, rows=rows:
+                 micro({**env, m: i}, rows, nvec, width, k0, k1, packed))
 
     def k_block(env, k0):
         k1 = arith.minsi(arith.addi(k0, _c(KC)), K)

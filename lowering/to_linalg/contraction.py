@@ -43,20 +43,25 @@ def _transposed_source(v: ir.Value, batch: bool) -> ir.Value | None:
 
 
 def _contract(lhs, rhs, init, batch: bool):
-    """C += A B; a B that is a transpose is read in place through a transposed indexing map
-    (B^T rows are contiguous along k, see lowering/cpu_matmul.py's dot kernel)."""
+    """C += A B. A transposed A is read in place through a transposed indexing map (the
+    CPU kernel loads A one element at a time, so any layout of A is free); so is a
+    transposed B with few rows (B^T rows are contiguous along k: lowering/cpu_matmul.py's
+    dot kernel)."""
     op = linalg.batch_matmul if batch else linalg.matmul
     rows = shape_of(lhs)[-2]
     # The dot kernel wins while the transpose it saves is a large share of the work (few
     # rows); with many rows, the copy is amortized and the broadcast kernel is faster.
-    src = _transposed_source(rhs, batch) if 0 <= rows < DOT_MAX_ROWS else None
-    if src is None:
+    b_src = _transposed_source(rhs, batch) if 0 <= rows < DOT_MAX_ROWS else None
+    a_src = _transposed_source(lhs, batch) if b_src is None else None
+    if a_src is None and b_src is None:
         return op(lhs, rhs, outs=[init])
     n = 4 if batch else 3
     d = [ir.AffineDimExpr.get(i) for i in range(n)]
     b, (m, nn, k) = (d[:1], d[1:]) if batch else ([], d)
-    maps = [ir.AffineMap.get(n, 0, e) for e in ([*b, m, k], [*b, nn, k], [*b, m, nn])]
-    return op(lhs, src, outs=[init], indexing_maps=maps)
+    a_map = [*b, k, m] if a_src is not None else [*b, m, k]
+    b_map = [*b, nn, k] if b_src is not None else [*b, k, nn]
+    maps = [ir.AffineMap.get(n, 0, e) for e in (a_map, b_map, [*b, m, nn])]
+    return op(a_src or lhs, b_src or rhs, outs=[init], indexing_maps=maps)
 
 
 @LOWER.register(L.MmOp)
