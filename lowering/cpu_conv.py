@@ -64,6 +64,12 @@ def _ints(op, name: str) -> list[int]:
     return [int(v) for v in ir.DenseIntElementsAttr(op.attributes[name])]
 
 
+def _tensor(shape: list[int], elem: ir.Type) -> ir.RankedTensorType:
+    """A tensor type from dialects/types.py sizes (DYN for a dynamic dim)."""
+    kdyn = ir.ShapedType.get_dynamic_size()
+    return ir.RankedTensorType.get([kdyn if s == DYN else s for s in shape], elem)
+
+
 def _affine(rank: int, exprs) -> ir.AffineMap:
     return ir.AffineMap.get(rank, 0, list(exprs))
 
@@ -91,7 +97,7 @@ def im2col(x: ir.Value, kernel: list[int], out_sp: list[int], stride, dilation, 
     elem = element_type(x)
     init = empty(sizes, elem)
     cols = generic([x], [init], [read, identity_map(6)], ["parallel"] * 6, lambda v, _o: v)[0]
-    return collapse_to(cols, groups, ir.RankedTensorType.get(shape, elem))
+    return collapse_to(cols, groups, _tensor(shape, elem))
 
 
 def _producer(v: ir.Value, name: str):
@@ -175,8 +181,8 @@ def weight_grad_as_matmul(op) -> ir.Value | None:
         [xp], [empty(sizes, elem)], [read, identity_map(6)], ["parallel"] * 6, lambda v, _o: v
     )[0]
     n_ = shape_of(x)[0]
-    cols = collapse_to(cols, groups, ir.RankedTensorType.get([n_, *shape], elem))
-    g3 = collapse_to(g, [[0], [1], [2, 3]], ir.RankedTensorType.get([n_, f, p], elem))
+    cols = collapse_to(cols, groups, _tensor([n_, *shape], elem))
+    g3 = collapse_to(g, [[0], [1], [2, 3]], _tensor([n_, f, p], elem))
     zero = arith.constant(elem, 0.0)
     part = linalg.fill(zero, outs=[empty([dim(x, 0), f, q], elem)])
     b, m, nn, kk = (ir.AffineDimExpr.get(i) for i in range(4))
@@ -196,7 +202,7 @@ def weight_grad_as_matmul(op) -> ir.Value | None:
         lambda a, acc: arith.addf(a, acc),
     )[0]
     fchw = expand_to(
-        total, [[0], [1, 2, 3]], ir.RankedTensorType.get([f, c, kh, kw], elem), [f, c, kh, kw]
+        total, [[0], [1, 2, 3]], _tensor([f, c, kh, kw], elem), [f, c, kh, kw]
     )
     out = linalg.transpose(fchw, outs=[empty([c, f, kh, kw], elem)], permutation=[1, 0, 2, 3])
     return out.results[0] if hasattr(out, "results") else out
@@ -227,8 +233,8 @@ def conv_as_matmul(op) -> ir.Value | None:
     if wide and stride[1] == 1 and out[3] >= DIRECT_MIN_WIDTH:
         return None  # tg-cpu-conv-kernels runs it in place (Note [cpu direct conv])
     cols = im2col(x, [kh, kw], out[2:], stride, dilation, wide)
-    w2 = collapse_to(w, [[0], [1, 2, 3]], ir.RankedTensorType.get([f, k], elem))
-    c3 = collapse_to(init, [[0], [1], [2, 3]], ir.RankedTensorType.get([out[0], f, p], elem))
+    w2 = collapse_to(w, [[0], [1, 2, 3]], _tensor([f, k], elem))
+    c3 = collapse_to(init, [[0], [1], [2, 3]], _tensor([out[0], f, p], elem))
     b, m, nn, kk = (ir.AffineDimExpr.get(i) for i in range(4))
     maps = [
         _affine(4, [m, kk]),

@@ -31,6 +31,8 @@ CASES = {
     "im2col_wide": (dict(stride=2, padding=1), (2, 3, 16, 16), (5, 3, 3, 3)),
     # 3x3 output, K = 16*9: im2col + dot ("nt") matmul where K is whole vectors
     "im2col_narrow": (dict(), (2, 16, 5, 5), (6, 16, 3, 3)),
+    # 7x7 taps: kernel loops instead of unrolled taps
+    "direct_7x7": (dict(padding=3), (2, 2, 9, 16), (3, 2, 7, 7)),
     # non-square kernel, no padding, 1x1 output rows
     "kernel_1x5": (dict(padding=(0, 2)), (2, 3, 4, 9), (4, 3, 1, 5)),
 }
@@ -62,9 +64,10 @@ def test_conv2d_matches_eager(name, dtype):
         torch.testing.assert_close(a.grad, e.grad, **tol)
 
 
-def test_conv2d_dynamic_batch():
+@pytest.mark.parametrize("stride", [1, 2])  # direct kernel, im2col
+def test_conv2d_dynamic_batch(stride):
     w = torch.randn(8, 3, 3, 3, generator=_gen(1))
-    fn = lambda x: F.conv2d(x, w, padding=1)  # noqa: E731
+    fn = lambda x: F.conv2d(x, w, padding=1, stride=stride)  # noqa: E731
     torch._dynamo.reset()
     compiled = torch.compile(fn, backend="dynamlir")
     with warnings.catch_warnings():
