@@ -201,9 +201,7 @@ def weight_grad_as_matmul(op) -> ir.Value | None:
         ["reduction", "parallel", "parallel"],
         lambda a, acc: arith.addf(a, acc),
     )[0]
-    fchw = expand_to(
-        total, [[0], [1, 2, 3]], _tensor([f, c, kh, kw], elem), [f, c, kh, kw]
-    )
+    fchw = expand_to(total, [[0], [1, 2, 3]], _tensor([f, c, kh, kw], elem), [f, c, kh, kw])
     out = linalg.transpose(fchw, outs=[empty([c, f, kh, kw], elem)], permutation=[1, 0, 2, 3])
     return out.results[0] if hasattr(out, "results") else out
 

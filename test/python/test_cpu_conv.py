@@ -10,12 +10,11 @@ import warnings
 import pytest
 import torch
 import torch.nn.functional as F
-from torch_mlir import ir
-
 from dynamlir.dialects import make_context
 from dynamlir.frontend import backend
 from dynamlir.lowering import build_pass_manager
 from dynamlir.lowering.cpu_conv import rewrite_convolutions
+from torch_mlir import ir
 
 
 def _gen(seed):
@@ -24,17 +23,21 @@ def _gen(seed):
 
 CASES = {
     # direct kernel: width tail of 5 single columns, filter and row tails
-    "direct_tails": (dict(padding=1), (3, 5, 11, 37), (7, 5, 3, 3)),
+    "direct_tails": ({"padding": 1}, (3, 5, 11, 37), (7, 5, 3, 3)),
     # direct kernel with a row stride and dilation
-    "direct_strided_rows": (dict(stride=(2, 1), padding=2, dilation=2), (2, 4, 13, 20), (6, 4, 3, 3)),
+    "direct_strided_rows": (
+        {"stride": (2, 1), "padding": 2, "dilation": 2},
+        (2, 4, 13, 20),
+        (6, 4, 3, 3),
+    ),
     # strided along the width: im2col + "nn" matmul
-    "im2col_wide": (dict(stride=2, padding=1), (2, 3, 16, 16), (5, 3, 3, 3)),
+    "im2col_wide": ({"stride": 2, "padding": 1}, (2, 3, 16, 16), (5, 3, 3, 3)),
     # 3x3 output, K = 16*9: im2col + dot ("nt") matmul where K is whole vectors
-    "im2col_narrow": (dict(), (2, 16, 5, 5), (6, 16, 3, 3)),
+    "im2col_narrow": ({}, (2, 16, 5, 5), (6, 16, 3, 3)),
     # 7x7 taps: kernel loops instead of unrolled taps
-    "direct_7x7": (dict(padding=3), (2, 2, 9, 16), (3, 2, 7, 7)),
+    "direct_7x7": ({"padding": 3}, (2, 2, 9, 16), (3, 2, 7, 7)),
     # non-square kernel, no padding, 1x1 output rows
-    "kernel_1x5": (dict(padding=(0, 2)), (2, 3, 4, 9), (4, 3, 1, 5)),
+    "kernel_1x5": ({"padding": (0, 2)}, (2, 3, 4, 9), (4, 3, 1, 5)),
 }
 
 
@@ -45,7 +48,7 @@ def test_conv2d_matches_eager(name, dtype):
     x = torch.randn(xs, generator=_gen(0), dtype=dtype)
     w = torch.randn(ws, generator=_gen(1), dtype=dtype)
     b = torch.randn(ws[0], generator=_gen(2), dtype=dtype)
-    fn = lambda x, w, b: F.relu(F.conv2d(x, w, b, **kw))  # noqa: E731
+    fn = lambda x, w, b: F.relu(F.conv2d(x, w, b, **kw))
     torch._dynamo.reset()
     backend._warned.clear()
     compiled = torch.compile(fn, backend="dynamlir")
@@ -55,7 +58,9 @@ def test_conv2d_matches_eager(name, dtype):
         warnings.simplefilter("error")  # an eager fallback warns: fail instead
         got = compiled(*got_in)
         want = fn(*want_in)
-        tol = dict(rtol=1e-4, atol=1e-4) if dtype == torch.float32 else dict(rtol=1e-9, atol=1e-9)
+        tol = (
+            {"rtol": 1e-4, "atol": 1e-4} if dtype == torch.float32 else {"rtol": 1e-9, "atol": 1e-9}
+        )
         torch.testing.assert_close(got, want, **tol)
         weights = torch.randn(want.shape, generator=_gen(3), dtype=dtype)
         (got * weights).sum().backward()
@@ -67,7 +72,7 @@ def test_conv2d_matches_eager(name, dtype):
 @pytest.mark.parametrize("stride", [1, 2])  # direct kernel, im2col
 def test_conv2d_dynamic_batch(stride):
     w = torch.randn(8, 3, 3, 3, generator=_gen(1))
-    fn = lambda x: F.conv2d(x, w, padding=1, stride=stride)  # noqa: E731
+    fn = lambda x: F.conv2d(x, w, padding=1, stride=stride)
     torch._dynamo.reset()
     compiled = torch.compile(fn, backend="dynamlir")
     with warnings.catch_warnings():
@@ -95,9 +100,9 @@ func.func @f(%x: tensor<2x{c}x{h}x{w}xf32>, %k: tensor<4x{c}x3x3xf32>) -> tensor
 @pytest.mark.parametrize(
     "sizes, expect",
     [
-        (dict(c=3, h=10, w=18, oh=8, ow=16, sw=1), "direct"),
-        (dict(c=3, h=10, w=17, oh=8, ow=8, sw=2), "im2col"),
-        (dict(c=16, h=5, w=5, oh=3, ow=3, sw=1), "im2col"),
+        ({"c": 3, "h": 10, "w": 18, "oh": 8, "ow": 16, "sw": 1}, "direct"),
+        ({"c": 3, "h": 10, "w": 17, "oh": 8, "ow": 8, "sw": 2}, "im2col"),
+        ({"c": 16, "h": 5, "w": 5, "oh": 3, "ow": 3, "sw": 1}, "im2col"),
     ],
 )
 def test_path_choice(sizes, expect):
