@@ -133,6 +133,8 @@ CPU_LOWER_LINALG = ",".join(
         "inline",
         "symbol-dce",
         "tg-cpu-expand-math",
+        # outputs are computed in the caller's buffers (no temporary and copy per output)
+        "eliminate-empty-tensors",
         "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map}",
         "canonicalize",
         "tg-copy-to-linalg",
