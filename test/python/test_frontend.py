@@ -73,7 +73,7 @@ def test_unsupported_op_falls_back_with_one_warning():
 
 
 def test_compile_rejects_unknown_options():
-    with pytest.raises(ValueError, match=r"unknown option 'vectorise' \(allowed: pipeline\)"):
+    with pytest.raises(ValueError, match=r"unknown option 'vectorise' \(allowed: chip, pipeline\)"):
         dynamlir.compile(torch.nn.Linear(2, 2), vectorise=True)
 
 
