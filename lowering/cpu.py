@@ -13,6 +13,7 @@ from torch_mlir.rewrite import RewritePatternSet, apply_patterns_and_fold_greedi
 from .cpu_math import expand_math
 from .cpu_matmul import rewrite_matmuls
 from .cpu_parallel import dispatch_parallel_calls, outline_parallel_loops
+from .cpu_transpose import rewrite_transposes
 from .registry import register_pass, register_pipeline
 
 
@@ -24,6 +25,16 @@ def matmul_kernels(module, pass_, parallel: bool = True):
     float matmul whose B and C are unit-stride along n (others are left as they are).
     """
     rewrite_matmuls(module, parallel)
+
+
+@register_pass("tg-cpu-transpose-kernels")
+def transpose_kernels(module, pass_):
+    """Replace bufferized linalg.transpose ops that move the innermost dim by cache-blocked
+    loop nests (Note [cpu transpose kernel], lowering/cpu_transpose.py).
+
+    Requires: bufferized IR.  Produces: scf.parallel tiles of loads and stores.
+    """
+    rewrite_transposes(module)
 
 
 @register_pass("tg-cpu-expand-math")
@@ -142,6 +153,7 @@ CPU_LOWER_LINALG = ",".join(
         "buffer-deallocation-pipeline",
         "convert-bufferization-to-memref",
         "tg-cpu-matmul-kernels",
+        "tg-cpu-transpose-kernels",
         "tg-cpu-conv-kernels",
         "func.func(convert-linalg-to-parallel-loops)",
         "tg-cpu-outline-parallel",

@@ -25,6 +25,9 @@ def _zeros(op, sizes):
     return fill(scalar_const(0, elem), empty(sizes, elem))
 
 
+# Below this many rows the dot kernel (reading B^T in place) beats transposing B (a blocked
+# copy, lowering/cpu_transpose.py) and running the broadcast kernel; measured 1-thread:
+# MLP 512-2048-2048-512 at batch 64 is 7.3 ms with the dot kernel, 20 ms transposing.
 DOT_MAX_ROWS = 128
 
 
@@ -50,7 +53,7 @@ def _contract(lhs, rhs, init, batch: bool):
     op = linalg.batch_matmul if batch else linalg.matmul
     rows = shape_of(lhs)[-2]
     # The dot kernel wins while the transpose it saves is a large share of the work (few
-    # rows); with many rows, the copy is amortized and the broadcast kernel is faster.
+    # rows); with more rows, the copy is amortized and the broadcast kernel is faster.
     b_src = _transposed_source(rhs, batch) if 0 <= rows < DOT_MAX_ROWS else None
     a_src = _transposed_source(lhs, batch) if b_src is None else None
     if a_src is None and b_src is None:

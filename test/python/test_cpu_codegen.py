@@ -145,7 +145,9 @@ def test_linear_with_transposed_weight_matches(rows):
 }}
 """
     linalg_ir = lowered(text, "tg-decompose{targets=cpu},tg-lower-to-linalg")
-    assert ("linalg.transpose" in linalg_ir) == (rows >= 128)
+    from dynamlir.lowering.to_linalg.contraction import DOT_MAX_ROWS
+
+    assert ("linalg.transpose" in linalg_ir) == (rows >= DOT_MAX_ROWS)
     f = CpuFunction(text, [OutputSpec(torch.float32, (rows, 48))])
     x, w = torch.randn(rows, 64), torch.randn(48, 64)
     torch.testing.assert_close(f(x, w)[0], x @ w.T, rtol=1e-4, atol=1e-4)
@@ -162,3 +164,34 @@ def test_expanded_math_matches_torch():
         got = CpuFunction(text, [OutputSpec(torch.float32, (n,))])(x)[0]
         want = ref(x)
         torch.testing.assert_close(got, want, rtol=2e-6, atol=2e-38, equal_nan=True)
+
+
+@pytest.mark.parametrize(
+    "shape, perm",
+    [((37, 50), (1, 0)), ((3, 33, 17), (0, 2, 1)), ((2, 5, 19, 21), (0, 2, 3, 1)),
+     ((4, 6, 8), (2, 0, 1)), ((128, 256), (1, 0))],
+)
+def test_blocked_transpose_matches(shape, perm):
+    # Tails on both tiled dims (37, 50 are not multiples of the 16x16 tile), batched and
+    # 3-cycle permutations; the innermost-moving transpose becomes the blocked loop nest.
+    out = tuple(shape[p] for p in perm)
+    ty = "x".join(map(str, shape)) + "xf32"
+    oty = "x".join(map(str, out)) + "xf32"
+    text = f"""module {{
+  func.func @main(%x: tensor<{ty}>) -> tensor<{oty}> {{
+    %0 = "tg.permute"(%x) {{perm = {list(perm)}}} : (tensor<{ty}>) -> tensor<{oty}>
+    %1 = "tg.mul"(%0, %0) : (tensor<{oty}>, tensor<{oty}>) -> tensor<{oty}>
+    return %1 : tensor<{oty}>
+  }}
+}}
+"""
+    from dynamlir.lowering.cpu import CPU_LOWER_LINALG
+
+    steps = CPU_LOWER_LINALG.split(",")
+    upto = ",".join(steps[: steps.index("tg-cpu-transpose-kernels") + 1])
+    ir_text = lowered(text, f"tg-decompose{{targets=cpu}},tg-lower-to-linalg,{upto}")
+    assert "linalg.transpose" not in ir_text and "scf.parallel" in ir_text
+    f = CpuFunction(text, [OutputSpec(torch.float32, out)])
+    x = torch.randn(shape)
+    want = x.permute(perm) * x.permute(perm)
+    torch.testing.assert_close(f(x)[0], want)
