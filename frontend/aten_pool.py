@@ -69,17 +69,32 @@ def _args(ctx, x, kernel, stride, padding, dilation, n):
     return kernel, stride, padding, dilation, out_sizes
 
 
+def running_max(slices):
+    """The window maximum as ATen's CPU kernel scans it: an element replaces the running
+    maximum when it is greater or NaN. One fused elementwise loop; as a `where`, its
+    gradient goes to the first maximal element of the window, as ATen's does (a chain of
+    tg.maximum would split ties, and ties are common after a relu)."""
+    best = slices[0]
+    is_float = isinstance(element_type(best), (ir.F16Type, ir.BF16Type, ir.F32Type, ir.F64Type))
+    for s in slices[1:]:
+        take = tg.gt(s, best)
+        if is_float:
+            take = tg.logical_or(take, tg.isnan(s))
+        best = tg.where(take, s, best)
+    return best
+
+
 def max_pool(ctx, x, kernel, stride, padding, dilation, n, with_indices):
     kernel, stride, padding, dilation, out_sizes = _args(
         ctx, x, kernel, stride, padding, dilation, n
     )
     slices = _windows(x, kernel, stride, padding, dilation, out_sizes, -math.inf)
+    if not with_indices:
+        return running_max(slices)
     rank = len(shape_of(x))
     stacked = tg.cat([tg.reshape(s, (*shape_of(s), 1)) for s in slices], rank)
     best = build(R.ArgmaxOp, stacked, dim=rank, keepdim=True)
     values = tg.reshape(ix.gather(stacked, best, rank), shape_of(slices[0]))
-    if not with_indices:
-        return values
     # flat input position of each window element, per output position: (*out, K)
     spatial = shape_of(x)[-n:]
     grids = np.meshgrid(

@@ -96,6 +96,30 @@ def copy_to_linalg(module, pass_):
     patterns.add("memref.copy", rewrite)
     apply_patterns_and_fold_greedily(module, patterns.freeze())
 
+@register_pass("tg-cpu-unshare-inits")
+def unshare_inits(module, pass_):
+    """Give every user of a tensor.empty (or of a linalg.fill of one) its own copy.
+
+    CSE merges identical empty/filled init tensors of different ops; eliminate-empty-tensors
+    would then build two results in one caller buffer (a wrong gradient, e.g. addmm's with
+    square operands). Unshared, each chain ends in its own destination.
+    Requires: linalg on tensors.  Produces: single-use tensor.empty and linalg.fill inits.
+    """
+    found = []
+
+    def visit(op):
+        if op.name in ("tensor.empty", "linalg.fill") and len(op.results) == 1:
+            found.append(op)
+        return ir.WalkResult.ADVANCE
+
+    module.walk(visit)
+    for op in reversed(found):  # fills first: their clones then share the empty, unshared next
+        uses = list(op.results[0].uses)
+        for use in uses[1:]:
+            clone = op.clone(ir.InsertionPoint(op))
+            use.owner.operands[use.operand_number] = clone.results[0]
+
+
 @register_pass("tg-cpu-outline-contractions")
 def outline_contractions(module, pass_):
     """Move each linalg.matmul/batch_matmul on tensors into its own private function.
@@ -145,6 +169,7 @@ CPU_LOWER_LINALG = ",".join(
         "symbol-dce",
         "tg-cpu-expand-math",
         # outputs are computed in the caller's buffers (no temporary and copy per output)
+        "tg-cpu-unshare-inits",
         "eliminate-empty-tensors",
         "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map}",
         "canonicalize",

@@ -195,3 +195,22 @@ def test_blocked_transpose_matches(shape, perm):
     x = torch.randn(shape)
     want = x.permute(perm) * x.permute(perm)
     torch.testing.assert_close(f(x)[0], want)
+
+
+def test_outputs_with_identical_inits_get_their_own_buffers():
+    # CSE merges the zero-filled inits of the two products (same type); each must still be
+    # computed in its own output buffer (eliminate-empty-tensors, tg-cpu-unshare-inits).
+    text = """module {
+  func.func @main(%a: tensor<3x3xf32>, %b: tensor<3x3xf32>) -> (tensor<3x3xf32>, tensor<3x3xf32>, tensor<3x3xf32>) {
+    %0 = "tg.mm"(%a, %b) : (tensor<3x3xf32>, tensor<3x3xf32>) -> tensor<3x3xf32>
+    %1 = "tg.mm"(%b, %a) : (tensor<3x3xf32>, tensor<3x3xf32>) -> tensor<3x3xf32>
+    %2 = "tg.mul"(%a, %b) : (tensor<3x3xf32>, tensor<3x3xf32>) -> tensor<3x3xf32>
+    return %0, %1, %2 : tensor<3x3xf32>, tensor<3x3xf32>, tensor<3x3xf32>
+  }
+}
+"""
+    f = CpuFunction(text, [OutputSpec(torch.float32, (3, 3))] * 3)
+    a, b = torch.randn(3, 3), torch.randn(3, 3)
+    got = f(a, b)
+    for g, want in zip(got, (a @ b, b @ a, a * b)):
+        torch.testing.assert_close(g, want)
