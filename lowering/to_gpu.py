@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from torch_mlir import ir
 
+from . import cpu as _cpu  # noqa: F401  (registers tg-cpu-outline-contractions, used in PREPARE)
 from .gpu_kernels import (
     Generic,
     KernelError,
@@ -22,10 +23,14 @@ CHIPS = ("sm_70", "sm_75", "sm_80", "sm_86", "sm_89", "sm_90", "sm_90a", "sm_100
 CHIP_ATTR = "dynamlir.chip"
 
 # Tensor-level cleanup and fusion, then one-shot bufferization with plain (identity-layout)
-# function boundaries so the host plan sees ordinary buffers.
+# function boundaries so the host plan sees ordinary buffers. Matmuls sit in private
+# functions while elementwise ops fuse (lowering/cpu.py's tg-cpu-outline-contractions):
+# fused into a matmul, an elementwise producer would turn it into a generic that the tiled
+# contraction kernel does not match (one block per output element instead). `inline`
+# puts them back, as plain `out += a * b` generics.
 PREPARE = (
-    "canonicalize,func.func(linalg-generalize-named-ops),linalg-fuse-elementwise-ops,"
-    "canonicalize,cse,"
+    "canonicalize,tg-cpu-outline-contractions,func.func(linalg-generalize-named-ops),"
+    "func.func(linalg-fuse-elementwise-ops),inline,symbol-dce,canonicalize,cse,"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map "
     "unknown-type-conversion=identity-layout-map},"

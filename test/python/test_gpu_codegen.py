@@ -8,6 +8,7 @@ from gpu_cases import CASES, linalg_module
 from torch_mlir import ir
 
 from dynamlir.lowering.gpu_host import HostPlan, HostPlanError, build_host_plan
+from dynamlir.lowering.gpu_kernels import TILE
 from dynamlir.lowering.pipeline import build_pass_manager
 from dynamlir.runtime import ptx
 from dynamlir.runtime.cuda import compile_module
@@ -65,6 +66,18 @@ def test_matmul_plan_grid_follows_dynamic_shape_formula(compiled):
     assert HostPlan.from_json(fn.plan.to_json()) == fn.plan
 
 
+@pytest.mark.parametrize(
+    "name, tiled", [("matmul", 1), ("bmm", 1), ("mlp", 2), ("transformer_block", 6)]
+)
+def test_every_matmul_keeps_the_tiled_kernel(name, tiled, compiled):
+    """Elementwise producers (gelu, bias, the softmax scale) are not fused into matmuls, so
+    each keeps the TILE x TILE thread-block kernel (the only scheme with 2-d blocks)."""
+    fn, _ = compiled[name]
+    consts = {s.results[0]: s.attrs["value"] for s in fn.plan.steps if s.op == "const"}
+    blocks = [tuple(consts.get(i) for i in s.operands[3:6]) for s in fn.plan.launches()]
+    assert blocks.count((TILE, TILE, 1)) == tiled, blocks
+
+
 def test_slice_cat_is_host_copies_only(compiled):
     fn, _ = compiled["slice_cat"]
     assert [s.op for s in fn.plan.steps if s.op in ("copy", "launch")] == ["copy", "copy"]
@@ -115,8 +128,10 @@ def test_ptxas_failure_names_kernel():
 def test_unknown_host_op_is_reported():
     from dynamlir.dialects import make_context
 
-    text = "func.func @h(%a: memref<4xf32>) -> f32 {\n %c = arith.constant 1 : index\n" \
-           " %v = memref.load %a[%c] : memref<4xf32>\n return %v : f32\n}"
+    text = (
+        "func.func @h(%a: memref<4xf32>) -> f32 {\n %c = arith.constant 1 : index\n"
+        " %v = memref.load %a[%c] : memref<4xf32>\n return %v : f32\n}"
+    )
     with make_context(), ir.Location.unknown():
         module = ir.Module.parse(text)
         with pytest.raises(HostPlanError, match=r"unsupported host op 'memref.load'"):
