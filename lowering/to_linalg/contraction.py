@@ -17,7 +17,7 @@ from ...dialects import ops_linalg as L
 from ...dialects.registry import LOWER
 from ...dialects.tg import from_attr
 from ...dialects.types import element_type, shape_of
-from .common import dim, empty, fill, scalar_const
+from .common import dim, empty, fill, scalar_const, sizes_of
 
 
 def _zeros(op, sizes):
@@ -25,10 +25,16 @@ def _zeros(op, sizes):
     return fill(scalar_const(0, elem), empty(sizes, elem))
 
 
-# Below this many rows the dot kernel (reading B^T in place) beats transposing B (a blocked
-# copy, lowering/cpu_transpose.py) and running the broadcast kernel; measured 1-thread:
-# MLP 512-2048-2048-512 at batch 64 is 7.3 ms with the dot kernel, 20 ms transposing.
-DOT_MAX_ROWS = 128
+# x @ w.T (B a transpose) has three forms; by measurement (1 thread, MLP-sized operands):
+#   dot      B^T read in place by the dot kernel (lowering/cpu_matmul.py): best for very few
+#            rows (and for batched products up to 128 rows);
+#   swapped  (w @ x^T)^T: the broadcast kernel on w as A (any layout is free there), with
+#            only x and the result transposed: best when M * (K + N) < N * K, i.e. a
+#            weight much bigger than the activations (64x2048 @ 2048x2048^T: 4.3 ms dot,
+#            3.2 ms swapped, eager 3.8 ms);
+#   copy     B^T materialized by a blocked transpose, then the broadcast kernel: otherwise.
+DOT_MAX_ROWS = 16
+DOT_MAX_ROWS_BATCHED = 128
 
 
 def _transposed_source(v: ir.Value, batch: bool) -> ir.Value | None:
@@ -45,16 +51,32 @@ def _transposed_source(v: ir.Value, batch: bool) -> ir.Value | None:
     return None
 
 
+def _swap_pays(m: int, k: int, n: int) -> bool:
+    return min(m, k, n) >= 0 and m * (k + n) < n * k
+
+
+def _swapped(lhs, w, init):
+    """lhs @ w^T as (w @ lhs^T)^T (see above); `init` gives the result's sizes and type."""
+    elem = element_type(lhs)
+    m, k, n = dim(lhs, 0), dim(lhs, 1), dim(w, 0)
+    xt = linalg.transpose(lhs, outs=[empty([k, m], elem)], permutation=[1, 0])
+    ct = linalg.matmul(w, xt, outs=[fill(scalar_const(0, elem), empty([n, m], elem))])
+    return linalg.transpose(ct, outs=[init], permutation=[1, 0])
+
+
 def _contract(lhs, rhs, init, batch: bool):
     """C += A B. A transposed A is read in place through a transposed indexing map (the
-    CPU kernel loads A one element at a time, so any layout of A is free); so is a
-    transposed B with few rows (B^T rows are contiguous along k: lowering/cpu_matmul.py's
-    dot kernel)."""
+    CPU kernel loads A one element at a time, so any layout of A is free); a transposed B
+    takes one of the forms above."""
     op = linalg.batch_matmul if batch else linalg.matmul
     rows = shape_of(lhs)[-2]
-    # The dot kernel wins while the transpose it saves is a large share of the work (few
-    # rows); with more rows, the copy is amortized and the broadcast kernel is faster.
-    b_src = _transposed_source(rhs, batch) if 0 <= rows < DOT_MAX_ROWS else None
+    b_src = _transposed_source(rhs, batch) if rows >= 0 else None
+    if b_src is not None and not batch and rows >= DOT_MAX_ROWS:
+        if _swap_pays(rows, shape_of(lhs)[1], shape_of(b_src)[0]):
+            return _swapped(lhs, b_src, empty(sizes_of(init), element_type(init)))
+        b_src = None
+    if b_src is not None and batch and rows >= DOT_MAX_ROWS_BATCHED:
+        b_src = None
     a_src = _transposed_source(lhs, batch) if b_src is None else None
     if a_src is None and b_src is None:
         return op(lhs, rhs, outs=[init])

@@ -133,23 +133,31 @@ def test_parallel_elementwise_loop_is_outlined_and_correct():
     torch.testing.assert_close(f(x, y)[0], torch.exp(x * y), rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("rows", [5, 200])
-def test_linear_with_transposed_weight_matches(rows):
-    # x @ w.T: few rows read w in place (dot kernel), many rows transpose it first.
+@pytest.mark.parametrize(
+    "rows, n, k, form",
+    [(5, 48, 64, "dot"), (200, 48, 64, "copy"), (32, 512, 256, "swapped"), (48, 520, 136, "swapped")],
+)
+def test_linear_with_transposed_weight_matches(rows, n, k, form):
+    # x @ w.T in each of its three forms (lowering/to_linalg/contraction.py).
     text = f"""module {{
-  func.func @main(%x: tensor<{rows}x64xf32>, %w: tensor<48x64xf32>) -> tensor<{rows}x48xf32> {{
-    %t = "tg.permute"(%w) {{perm = [1, 0]}} : (tensor<48x64xf32>) -> tensor<64x48xf32>
-    %0 = "tg.mm"(%x, %t) : (tensor<{rows}x64xf32>, tensor<64x48xf32>) -> tensor<{rows}x48xf32>
-    return %0 : tensor<{rows}x48xf32>
+  func.func @main(%x: tensor<{rows}x{k}xf32>, %w: tensor<{n}x{k}xf32>) -> tensor<{rows}x{n}xf32> {{
+    %t = "tg.permute"(%w) {{perm = [1, 0]}} : (tensor<{n}x{k}xf32>) -> tensor<{k}x{n}xf32>
+    %0 = "tg.mm"(%x, %t) : (tensor<{rows}x{k}xf32>, tensor<{k}x{n}xf32>) -> tensor<{rows}x{n}xf32>
+    return %0 : tensor<{rows}x{n}xf32>
   }}
 }}
 """
     linalg_ir = lowered(text, "tg-decompose{targets=cpu},tg-lower-to-linalg")
-    from dynamlir.lowering.to_linalg.contraction import DOT_MAX_ROWS
-
-    assert ("linalg.transpose" in linalg_ir) == (rows >= DOT_MAX_ROWS)
-    f = CpuFunction(text, [OutputSpec(torch.float32, (rows, 48))])
-    x, w = torch.randn(rows, 64), torch.randn(48, 64)
+    transposed = [ln for ln in linalg_ir.splitlines() if "linalg.transpose" in ln]
+    w_type = f"tensor<{n}x{k}xf32>"
+    if form == "dot":
+        assert not transposed and "indexing_maps" in linalg_ir
+    elif form == "copy":
+        assert len(transposed) == 1 and w_type in transposed[0]
+    else:  # x and the result are transposed, the weight is read as it is
+        assert len(transposed) == 2 and not any(w_type in t.split("outs")[0] for t in transposed)
+    f = CpuFunction(text, [OutputSpec(torch.float32, (rows, n))])
+    x, w = torch.randn(rows, k), torch.randn(n, k)
     torch.testing.assert_close(f(x, w)[0], x @ w.T, rtol=1e-4, atol=1e-4)
 
 
