@@ -129,8 +129,21 @@ def gpu_pipeline(module, pass_, chip: str = "sm_90"):
         return
     try:
         lower_to_gpu(module, chip)
-    except Exception as e:  # noqa: BLE001 - the nested pipeline already emitted diagnostics
-        module.location.emit_error(f"tg-gpu-pipeline: lowering failed: {str(e).splitlines()[0]}")
+    except ir.MLIRError as e:
+        # the nested run captures its diagnostics into `e` (unless a handler of the caller,
+        # such as dynamlir-opt's, took them first): re-emit them, or they are lost
+        errors = [d for d in e.error_diagnostics if d.severity == ir.DiagnosticSeverity.ERROR]
+        for d in errors or e.error_diagnostics:
+            d.location.emit_error(f"tg-gpu-pipeline: lowering failed: {d.message}")
+        if not e.error_diagnostics:
+            module.location.emit_error(
+                "tg-gpu-pipeline: lowering failed (the nested pass's errors are reported above)"
+            )
+        pass_.signal_pass_failure()
+    except Exception as e:  # noqa: BLE001 - a Python error outside a nested pass
+        module.location.emit_error(
+            f"tg-gpu-pipeline: lowering failed: {type(e).__name__}: {str(e).splitlines()[0]}"
+        )
         pass_.signal_pass_failure()
 
 

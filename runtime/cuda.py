@@ -12,6 +12,7 @@ import dataclasses
 import math
 
 import torch
+from torch_mlir import ir
 
 from ..lowering.gpu_host import HostPlan, HostStep, build_host_plan
 from .ptx import GpuBinary, compile_gpu_module
@@ -209,18 +210,40 @@ class GpuFunction:
         check(drv.cuLaunchKernel(fn, *grid, *block, 0, stream, ctypes.addressof(array), 0))
 
 
-def compile_module(module, chip: str = "sm_90") -> dict[str, GpuFunction]:
+def read_only_arguments(func_op: ir.Operation) -> None:
+    """Mark every argument of `func_op` `bufferization.writable = false`: bufferization
+    then copies instead of writing a result into a caller's tensor."""
+    n = len(func_op.regions[0].blocks[0].arguments)
+    old = func_op.attributes["arg_attrs"] if "arg_attrs" in func_op.attributes else None
+    attrs = []
+    for i in range(n):
+        entries = {}
+        if old is not None:
+            d = ir.DictAttr(ir.ArrayAttr(old)[i])
+            entries = {d[j].name: d[j].attr for j in range(len(d))}
+        entries["bufferization.writable"] = ir.BoolAttr.get(False)
+        attrs.append(ir.DictAttr.get(entries))
+    func_op.attributes["arg_attrs"] = ir.ArrayAttr.get(attrs)
+
+
+def compile_module(module, chip: str = "sm_90", writable_args: bool = False) -> dict:
     """Lower a linalg-on-tensors module with tg-gpu-pipeline and compile its kernels.
 
     Args:
         module: an `ir.Module` (modified in place) holding func.func ops on tensors.
         chip: the SM architecture for PTX and ptxas.
+        writable_args: let bufferization write results into argument buffers (a caller's
+            input tensors); off by default, so every argument is read-only.
     Returns:
         {function name: GpuFunction}; compiling needs no GPU, calling does.
     """
     from ..lowering.to_gpu import lower_to_gpu
 
     op = module.operation
+    if not writable_args:
+        for child in op.regions[0].blocks[0].operations:
+            if child.operation.name == "func.func" and child.operation.regions[0].blocks:
+                read_only_arguments(child.operation)
     lower_to_gpu(op, chip)
     binaries, funcs = {}, []
     for child in op.regions[0].blocks[0].operations:

@@ -29,6 +29,7 @@ from ..dialects.types import DYN, shape_of
 from ..lowering.to_gpu import CHIPS, LOWER, PREPARE
 from . import debug, gpu_cache
 from .cpu import OutputSpec, captured
+from .cuda import read_only_arguments
 from .memref import MLIR_TO_TORCH
 from .stages import CompileError, Stage, asm, failure_message, run_stages
 
@@ -93,21 +94,6 @@ def ensure_context(index: int) -> None:
         want = _PRIMARY[index]
     if int(check(drv.cuCtxGetCurrent())) != int(want):
         check(drv.cuCtxSetCurrent(want))
-
-
-def read_only_arguments(func_op: ir.Operation) -> None:
-    """Mark every argument `bufferization.writable = false` (Note [gpu graph functions])."""
-    n = len(func_op.regions[0].blocks[0].arguments)
-    old = func_op.attributes["arg_attrs"] if "arg_attrs" in func_op.attributes else None
-    attrs = []
-    for i in range(n):
-        entries = {}
-        if old is not None:
-            d = ir.DictAttr(ir.ArrayAttr(old)[i])
-            entries = {d[j].name: d[j].attr for j in range(len(d))}
-        entries["bufferization.writable"] = ir.BoolAttr.get(False)
-        attrs.append(ir.DictAttr.get(entries))
-    func_op.attributes["arg_attrs"] = ir.ArrayAttr.get(attrs)
 
 
 class GpuGraphFunction:

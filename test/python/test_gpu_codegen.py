@@ -146,3 +146,58 @@ def test_pipeline_rejects_unknown_chip():
         pm = build_pass_manager("builtin.module(tg-gpu-pipeline{chip=sm_1})")
         with pytest.raises(Exception, match="unknown chip 'sm_1'"):
             pm.run(module.operation)
+
+
+IN_PLACE = """
+func.func @double(%a: tensor<16xf32>) -> tensor<16xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>], iterator_types = ["parallel"]}
+      outs(%a : tensor<16xf32>) {
+  ^bb0(%x: f32):
+    %y = arith.addf %x, %x : f32
+    linalg.yield %y : f32
+  } -> tensor<16xf32>
+  return %r : tensor<16xf32>
+}
+"""
+
+
+@pytest.mark.parametrize("writable", [False, True])
+def test_compile_module_never_writes_inputs_unless_asked(writable):
+    """A result computed in place of an argument goes to a copy of it by default."""
+    from dynamlir.dialects import make_context
+
+    with make_context(), ir.Location.unknown():
+        module = ir.Module.parse(IN_PLACE)
+        plan = compile_module(module, writable_args=writable)["double"].plan
+    ops = [s.op for s in plan.steps if s.op != "const"]
+    (launch,) = plan.launches()
+    if writable:
+        assert ops == ["launch"] and plan.outputs == [0] and 0 in launch.operands
+    else:
+        (alloc,) = [s for s in plan.steps if s.op == "alloc"]
+        out = alloc.results[0]
+        assert ops == ["alloc", "copy", "launch"] and plan.outputs == [out]
+        assert 0 not in launch.operands and out in launch.operands
+
+
+def test_pipeline_error_carries_the_nested_message():
+    from dynamlir.dialects import make_context
+
+    text = (
+        "func.func @main(%a: tensor<4x8xf32>) -> tensor<4x8xf32> {\n"
+        "  %e = tensor.empty() : tensor<4x8xf32>\n"
+        "  %r = linalg.softmax dimension(1) ins(%a : tensor<4x8xf32>)"
+        " outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>\n"
+        "  return %r : tensor<4x8xf32>\n}"
+    )
+    with make_context(), ir.Location.unknown():
+        module = ir.Module.parse(text)
+        pm = build_pass_manager("builtin.module(tg-gpu-pipeline{chip=sm_90})")
+        with pytest.raises(ir.MLIRError) as info:
+            pm.run(module.operation)
+    (diag,) = info.value.error_diagnostics
+    assert str(diag.location) == 'loc("-":3:8)'
+    assert diag.message == (
+        "tg-gpu-pipeline: lowering failed: tg-gpu-map-linalg: expected 'linalg.generic', "
+        "got 'linalg.softmax' (run linalg-generalize-named-ops first)"
+    )
