@@ -38,6 +38,34 @@ DEFAULT_PIPELINE = "tg-cpu-pipeline"
 _PRE = "inline,symbol-dce"
 
 
+# glibc mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+
+
+@functools.lru_cache(maxsize=None)
+def tune_malloc() -> bool:
+    """Keep freed large blocks in the heap instead of unmapping them (glibc).
+
+    Compiled functions allocate their temporaries with malloc on every call, and so does
+    torch for their outputs; glibc serves blocks above its mmap threshold (at most 32 MB,
+    adjusted dynamically) with fresh mmaps and trims the heap top back to the kernel, so
+    each call page-faults its buffers in again: a third of a GPT-2 block training step
+    (mean 41-65 ms vs 27 ms with this, 1 thread). Up to 64 MB comes from the heap and up
+    to 256 MB of free heap is retained, as a caching allocator would. Process-wide: eager
+    code in the same process gets it too. DYNAMLIR_MALLOC_TUNING=0 turns it off.
+    """
+    if os.environ.get("DYNAMLIR_MALLOC_TUNING", "1") == "0":
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    ok = mallopt(_M_MMAP_THRESHOLD, 64 << 20) == 1
+    return mallopt(_M_TRIM_THRESHOLD, 256 << 20) == 1 and ok
+
+
 @functools.lru_cache(maxsize=None)
 def openmp_libs() -> tuple[str, ...]:
     """The libgomp torch runs its own threads on: GOMP_parallel launches our parallel loops
@@ -179,6 +207,7 @@ class CpuFunction:
         self.name = name
         self._variants: dict[tuple[bool, ...], tuple] = {}
         self._dtypes: list[torch.dtype | None] = []
+        tune_malloc()
 
     def variant(self, key: tuple[bool, ...]):
         if (hit := self._variants.get(key)) is not None:
