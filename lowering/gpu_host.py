@@ -6,7 +6,11 @@ and replayed by runtime/cuda.py on every call without touching MLIR:
 
   inputs   [(slot, dtype, shape)]   one memref argument each (-1 marks a dynamic dim)
   steps    HostStep(op, results, operands, attrs), in program order:
-    const    results=[s]                      attrs {value}
+    const    results=[s]                      attrs {value}  (int, float or bool for i1)
+    global   results=[s]                      attrs {name, dtype, shape, constant, data}
+             a memref.global's dense value as a buffer: data is the base64 of its
+             little-endian bytes (one per i1), or {"splat": value}; the runtime makes the
+             device tensor once per function and device when `constant`
     arith    results=[s] operands=[a, b(, c)] attrs {name: 'addi'|'muli'|..., pred?}
     dim      results=[s] operands=[buf, idx]
     alloc    results=[s] operands=[dynamic sizes...] attrs {dtype, shape}
@@ -27,9 +31,11 @@ Every field is JSON-serializable (`HostPlan.to_json`); binaries travel beside th
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 
+import numpy as np
 from torch_mlir import ir
 
 DYNAMIC = -(2**63)  # MLIR's ShapedType::kDynamic in static_* attributes
@@ -128,10 +134,12 @@ def build_host_plan(func: ir.Operation) -> HostPlan:
         outs = [new(r) for r in op.results]
         if n == "arith.constant":
             attr = op.attributes["value"]
-            value = attr.value if isinstance(attr, (ir.IntegerAttr, ir.FloatAttr)) else None
-            if value is None:
+            if not isinstance(attr, (ir.IntegerAttr, ir.FloatAttr, ir.BoolAttr)):
                 raise HostPlanError(f"gpu host plan: '{name}': unsupported constant {attr}")
-            steps.append(HostStep("const", outs, [], {"value": value}))
+            steps.append(HostStep("const", outs, [], {"value": attr.value}))
+        elif n == "memref.get_global":
+            symbol = ir.FlatSymbolRefAttr(op.attributes["name"]).value
+            steps.append(HostStep("global", outs, [], global_value(func, name, symbol)))
         elif n.startswith("arith.") and n[6:] in ARITH:
             attrs = {"name": n[6:]}
             if n == "arith.cmpi":
@@ -176,6 +184,53 @@ def launch_step(op: ir.Operation, ins: list[int]) -> HostStep:
     kernel = ir.SymbolRefAttr(op.attributes["kernel"]).value  # [module, kernel]
     args = list(op.operands)[6:]
     return HostStep(
-        "launch", [], ins,
+        "launch",
+        [],
+        ins,
         {"module": kernel[0], "kernel": kernel[1], "args": [scalar_kind(a.type) for a in args]},
     )
+
+
+def global_value(func: ir.Operation, name: str, symbol: str) -> dict:
+    """The attrs of a 'global' step: the dense initial value of memref.global `symbol` in
+    the module around `func` (Note [gpu host plan])."""
+    parent = func.parent
+    found = None
+    if parent is not None:
+        for op in parent.regions[0].blocks[0].operations:
+            op = op.operation
+            if (
+                op.name == "memref.global"
+                and ir.StringAttr(op.attributes["sym_name"]).value == symbol
+            ):
+                found = op
+                break
+    if found is None:
+        raise HostPlanError(f"gpu host plan: '{name}': no memref.global '@{symbol}' in the module")
+    ty = ir.MemRefType(ir.TypeAttr(found.attributes["type"]).value)
+    init = found.attributes["initial_value"] if "initial_value" in found.attributes else None
+    if not isinstance(init, ir.DenseElementsAttr) or not ty.has_static_shape:
+        raise HostPlanError(
+            f"gpu host plan: '{name}': memref.global '@{symbol}' needs a dense initial value "
+            f"and a static shape, got {init} : {ty}"
+        )
+    attrs = {"name": symbol, "dtype": dtype_of(ty), "shape": list(ty.shape)}
+    attrs["constant"] = "constant" in found.attributes
+    if attrs["dtype"] not in NUMPY:
+        raise HostPlanError(
+            f"gpu host plan: '{name}': memref.global '@{symbol}' of element type "
+            f"{attrs['dtype']} is unsupported (expected one of {', '.join(NUMPY)})"
+        )
+    if init.is_splat:
+        attrs["data"] = {"splat": init.get_splat_value().value}
+    else:
+        array = np.asarray(np.array(init), dtype=NUMPY[attrs["dtype"]]).reshape(-1)
+        attrs["data"] = base64.b64encode(array.tobytes()).decode()
+    return attrs
+
+
+# element type -> little-endian numpy dtype of a global's bytes (i1: one byte each)
+NUMPY = {
+    "f32": "<f4", "f64": "<f8", "f16": "<f2", "i64": "<i8", "i32": "<i4", "i16": "<i2",
+    "i8": "i1", "ui8": "u1", "i1": "u1",
+}  # fmt: skip

@@ -7,6 +7,7 @@ allocator (`torch.empty` on the device), so outputs are ordinary torch tensors.
 
 from __future__ import annotations
 
+import base64
 import ctypes
 import dataclasses
 import math
@@ -99,6 +100,17 @@ def as_view(t: torch.Tensor) -> View:
     return View(t.reshape(-1), 0, tuple(t.shape), tuple(t.stride()))
 
 
+def global_host_tensor(attrs: dict) -> torch.Tensor:
+    """The CPU tensor of a plan's 'global' step (Note [gpu host plan])."""
+    dtype, data = DTYPES[attrs["dtype"]], attrs["data"]
+    if isinstance(data, dict):
+        return torch.full(attrs["shape"], data["splat"], dtype=dtype)
+    raw = bytearray(base64.b64decode(data))
+    if not raw:  # torch.frombuffer rejects an empty buffer
+        return torch.empty(attrs["shape"], dtype=dtype)
+    return torch.frombuffer(raw, dtype=dtype).reshape(attrs["shape"]).clone()
+
+
 def arith(name: str, attrs: dict, a, b=None, c=None):
     if name in ("index_cast", "index_castui"):
         return a
@@ -129,6 +141,7 @@ class GpuFunction:
         self.plan = plan
         self.binaries = binaries
         self._functions: dict[tuple[int, str, str], object] = {}
+        self._globals: dict[tuple[int, str], torch.Tensor] = {}  # (device, global) -> tensor
 
     def function(self, device: int, module: str, kernel: str):
         key = (device, module, kernel)
@@ -163,6 +176,8 @@ class GpuFunction:
         op, ins = step.op, [regs[i] for i in step.operands]
         if op == "const":
             regs[step.results[0]] = step.attrs["value"]
+        elif op == "global":
+            regs[step.results[0]] = as_view(self.global_tensor(step.attrs, device))
         elif op == "arith":
             regs[step.results[0]] = arith(step.attrs["name"], step.attrs, *ins)
         elif op == "dim":
@@ -192,6 +207,16 @@ class GpuFunction:
             self.launch(step, ins, device)
         else:
             raise CudaError(f"cuda: unknown host step '{op}'")
+
+    def global_tensor(self, attrs: dict, device: torch.device) -> torch.Tensor:
+        """A memref.global's value on `device`: made once per device when the global is
+        constant (kernels never write it), copied afresh on each call otherwise."""
+        key = (device.index or 0, attrs["name"])
+        cached = self._globals.get(key)
+        if cached is None:
+            cached = global_host_tensor(attrs).to(device)
+            self._globals[key] = cached
+        return cached if attrs["constant"] else cached.clone()
 
     def launch(self, step: HostStep, ins: list, device) -> None:
         grid, block, args = ins[:3], ins[3:6], ins[6:]

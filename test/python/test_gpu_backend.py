@@ -62,6 +62,15 @@ def fake_graph(model: torch.nn.Module, shape, device="cuda"):
     return gm, [*params, x]
 
 
+def fake_graph_of(fn, shapes, device="cuda"):
+    """(FX graph, fake inputs) of `fn` on fake `device` tensors of `shapes`."""
+    mode = FakeTensorMode()
+    with mode:
+        inputs = [torch.empty(s, device=device) for s in shapes]
+        gm = make_fx(fn)(*inputs)
+    return gm, inputs
+
+
 def compiled_functions(runner):
     return [s.function for s in runner.steps if s.compiled]
 
