@@ -186,7 +186,7 @@ CPU_LOWER_LINALG = ",".join(
         "expand-strided-metadata",
         "lower-affine",
         "convert-scf-to-cf",
-        "convert-vector-to-llvm",
+        "convert-vector-to-llvm{vector-transpose-lowering=shuffle1d}",
         "convert-math-to-llvm",
         "convert-math-to-libm",
         "finalize-memref-to-llvm",

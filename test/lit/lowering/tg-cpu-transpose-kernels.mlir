@@ -1,16 +1,25 @@
-// RUN: dynamlir-opt %s --split-input-file --pass-pipeline='builtin.module(tg-cpu-transpose-kernels)' | filecheck %s
+// RUN: env DYNAMLIR_VECTOR_BITS=256 dynamlir-opt %s --split-input-file --pass-pipeline='builtin.module(tg-cpu-transpose-kernels)' | filecheck %s
 
-// A transpose that moves the innermost dim becomes 16x16 tiles: a parallel loop over the
-// tiles, two bounded loops inside, and one load/store per element.
+// A transpose that moves the innermost dim becomes 8x8 tiles (8 f32 lanes): full tiles load
+// 8 input rows, transpose them in registers and store 8 output rows; partial tiles (37 and
+// 50 are not multiples of 8) go one element at a time.
 // CHECK-LABEL: func.func @transpose_2d(
 // CHECK-SAME:    %[[IN:.*]]: memref<37x50xf32>, %[[OUT:.*]]: memref<50x37xf32>)
-// CHECK-DAG:     %[[C16:.*]] = arith.constant 16 : index
-// CHECK:         scf.parallel (%[[A0:.*]], %[[B0:.*]]) = ({{.*}}) to ({{.*}}) step (%[[C16]], %{{.*}})
-// CHECK:           arith.minsi
-// CHECK:           scf.for %[[A:.*]] = %[[A0]] to
-// CHECK:             scf.for %[[B:.*]] = %[[B0]] to
-// CHECK:               %[[V:.*]] = memref.load %[[IN]][%[[B]], %[[A]]] : memref<37x50xf32>
-// CHECK:               memref.store %[[V]], %[[OUT]][%[[A]], %[[B]]] : memref<50x37xf32>
+// CHECK-DAG:     %[[C8:.*]] = arith.constant 8 : index
+// CHECK:         scf.parallel (%[[A0:.*]], %[[B0:.*]]) = ({{.*}}) to ({{.*}}) step (%[[C8]], %{{.*}})
+// CHECK:           %[[FULL:.*]] = arith.andi
+// CHECK:           scf.if %[[FULL]] {
+// CHECK:             vector.load %[[IN]][%[[B0]], %[[A0]]] : memref<37x50xf32>, vector<8xf32>
+// CHECK-COUNT-7:     vector.load %[[IN]]
+// CHECK:             %[[T:.*]] = vector.transpose %{{.*}}, [1, 0] : vector<8x8xf32> to vector<8x8xf32>
+// CHECK:             %[[R0:.*]] = vector.extract %[[T]][0]
+// CHECK:             vector.store %[[R0]], %[[OUT]][%[[A0]], %[[B0]]] : memref<50x37xf32>, vector<8xf32>
+// CHECK-COUNT-7:     vector.store
+// CHECK:           } else {
+// CHECK:             scf.for %[[A:.*]] = %[[A0]] to
+// CHECK:               scf.for %[[B:.*]] = %[[B0]] to
+// CHECK:                 %[[V:.*]] = memref.load %[[IN]][%[[B]], %[[A]]] : memref<37x50xf32>
+// CHECK:                 memref.store %[[V]], %[[OUT]][%[[A]], %[[B]]] : memref<50x37xf32>
 // CHECK-NOT:     linalg.transpose
 func.func @transpose_2d(%in: memref<37x50xf32>, %out: memref<50x37xf32>) {
   linalg.transpose ins(%in : memref<37x50xf32>) outs(%out : memref<50x37xf32>) permutation = [1, 0]
@@ -23,10 +32,23 @@ func.func @transpose_2d(%in: memref<37x50xf32>, %out: memref<50x37xf32>) {
 // CHECK-LABEL: func.func @transpose_batched(
 // CHECK:         %[[N:.*]] = memref.dim %arg1, %{{.*}} : memref<?x8x4xf32>
 // CHECK:         scf.parallel (%{{.*}}, %{{.*}}, %{{.*}}) = ({{.*}}) to (%[[N]], {{.*}})
+// CHECK:           vector.load %arg0[%{{.*}}, %{{.*}}, %{{.*}}] : memref<?x4x8xf32>, vector<8xf32>
 // CHECK:           memref.load %arg0[%{{.*}}, %{{.*}}, %{{.*}}] : memref<?x4x8xf32>
 // CHECK-NOT:     linalg.transpose
 func.func @transpose_batched(%in: memref<?x4x8xf32>, %out: memref<?x8x4xf32>) {
   linalg.transpose ins(%in : memref<?x4x8xf32>) outs(%out : memref<?x8x4xf32>) permutation = [0, 2, 1]
+  return
+}
+
+// -----
+
+// Integers have no vector path: scalar tiles only.
+// CHECK-LABEL: func.func @transpose_int(
+// CHECK:         scf.parallel
+// CHECK-NOT:       vector.
+// CHECK:           memref.load %arg0[%{{.*}}, %{{.*}}] : memref<20x30xi64>
+func.func @transpose_int(%in: memref<20x30xi64>, %out: memref<30x20xi64>) {
+  linalg.transpose ins(%in : memref<20x30xi64>) outs(%out : memref<30x20xi64>) permutation = [1, 0]
   return
 }
 
