@@ -1,38 +1,22 @@
-"""Models shared by the GPU backend tests: an MLP and a GPT-style block whose causal mask is
-made on the input's device (so it runs on CUDA in eager mode too), and fake CUDA copies of
-them for compiling without a device."""
+"""Models shared by the GPU backend tests: an MLP and the demo's GPT-style block (its causal
+mask is made on the input's device, so it runs on CUDA in eager mode too), and fake CUDA
+copies of them for compiling without a device."""
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch._subclasses.fake_tensor import FakeTensorMode
+
+from dynamlir.demo import Block as DemoBlock
 
 
 def mlp() -> torch.nn.Module:
     return torch.nn.Sequential(torch.nn.Linear(32, 64), torch.nn.GELU(), torch.nn.Linear(64, 16))
 
 
-class Block(torch.nn.Module):
-    """A pre-norm GPT-2 style block: causal self-attention and a GELU MLP."""
-
-    def __init__(self, d: int = 32, heads: int = 2):
-        super().__init__()
-        self.ln1, self.ln2 = torch.nn.LayerNorm(d), torch.nn.LayerNorm(d)
-        self.qkv, self.proj = torch.nn.Linear(d, 3 * d), torch.nn.Linear(d, d)
-        self.fc1, self.fc2 = torch.nn.Linear(d, 4 * d), torch.nn.Linear(4 * d, d)
-        self.heads = heads
-
-    def forward(self, x):
-        b, t, c = x.shape
-        q, k, v = self.qkv(self.ln1(x)).split(c, dim=2)
-        q, k, v = (z.view(b, t, self.heads, c // self.heads).transpose(1, 2) for z in (q, k, v))
-        att = (q @ k.transpose(-2, -1)) * (c // self.heads) ** -0.5
-        causal = x.new_ones(t, t, dtype=torch.bool).tril()
-        att = att.masked_fill(causal.logical_not(), float("-inf")).softmax(-1)
-        y = (att @ v).transpose(1, 2).reshape(b, t, c)
-        x = x + self.proj(y)
-        return x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
+def Block(d: int = 32, heads: int = 2) -> torch.nn.Module:  # noqa: N802 - a model factory
+    """The demo's GPT-2 style block (its causal mask is made on the input's device), small."""
+    return DemoBlock(d, heads)
 
 
 class Tupled(torch.nn.Module):
