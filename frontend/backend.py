@@ -24,6 +24,7 @@ from ..runtime import debug
 from .errors import UnsupportedOpError
 from .options import check_option_values
 from .fx_importer import import_graph
+from .graph_cache import compile_cached
 from .partition import Segment, partition, segment_module
 from .shapes import output_shape_fn
 
@@ -442,7 +443,7 @@ def dynamlir_backend(gm: fx.GraphModule, example_inputs, **options) -> Callable:
     """
     check_options(options)
     try:
-        return compile_graph(gm, example_inputs, **options)
+        return compile_cached(gm, example_inputs, options, compile_graph)  # Note [graph cache]
     except UnsupportedOpError as e:
         warn_fallback(e, what="a graph")
         return gm.forward

@@ -158,7 +158,8 @@ def import_graph(gm: fx.GraphModule, name: str = "main") -> ImportedGraph:
                     )
             func.ReturnOp(results)
         verify_imported(module)
-        text = module.operation.get_asm(enable_debug_info=True)  # keep file:line locations
+        # keep file:line locations; verify_imported has just verified it
+        text = module.operation.get_asm(enable_debug_info=True, assume_verified=True)
         return ImportedGraph(text, [n.name for n in tensor_args], out_vals)
 
 

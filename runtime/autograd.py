@@ -21,7 +21,7 @@ from ..lowering.autodiff import COTANGENTS, GRAD_ARGS
 from ..lowering.partition import NUM_SAVED, SAVED_BYTES
 from . import debug
 from .cpu import DEFAULT_PIPELINE, CpuFunction, OutputSpec, captured, torch_dtype
-from .stages import run_stages
+from .stages import run_stages_cached
 from .tg_shapes import result_shapes
 
 AUTODIFF_PIPELINE = (
@@ -68,7 +68,9 @@ class CompiledAutograd:
                 raise ValueError(f"runtime: no floating-point input of '@{entry}' requires grad")
             text = AUTODIFF_PIPELINE.format(wrt=",".join(map(str, wrt)), policy=policy)
             debug.count("autodiff_runs")
-            times = run_stages(module, text, "autodiff", graph, "fwd-bwd")
+            module, times = run_stages_cached(  # Note [stage cache]
+                module, module_text, text, "autodiff", graph, "fwd-bwd"
+            )
             debug.log.info(
                 "autodiff %s: %s", graph, ", ".join(f"{k} {v:.3f} s" for k, v in times.items())
             )
@@ -130,8 +132,11 @@ def _func(module: ir.Module, name: str) -> func.FuncOp:
 
 
 def _only(f: func.FuncOp) -> str:
-    """A module holding just `f` (the others need no compiling), with its locations."""
-    return f"module {{\n{f.operation.get_asm(enable_debug_info=True)}\n}}\n"
+    """A module holding just `f` (the others need no compiling), with its locations.
+    Printed without verifying: the pipeline verified it, and the text is verified when
+    parsed (verifying the tg ops in Python costs more than printing them)."""
+    text = f.operation.get_asm(enable_debug_info=True, assume_verified=True)
+    return f"module {{\n{text}\n}}\n"
 
 
 def _drop_returned_args(fwd: func.FuncOp, n_results: int) -> list[int | None]:

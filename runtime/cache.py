@@ -110,6 +110,17 @@ def fingerprint_parts() -> dict[str, str]:
     }
 
 
+@functools.cache
+def frontend_fingerprint() -> str:
+    """The fingerprint of the code generator plus every source that shapes a graph's plan
+    (frontend/, runtime/): the graph cache's share of the key (frontend/graph_cache.py)."""
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256(source_fingerprint().encode())
+    for f in sorted([*root.glob("frontend/*.py"), *root.glob("runtime/*.py")]):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
 def source_fingerprint() -> str:
     return hashlib.sha256(json.dumps(fingerprint_parts(), sort_keys=True).encode()).hexdigest()
 
@@ -223,8 +234,12 @@ def _commit(d: Path, key: str, kind: str, payload_tmp: str, suffix: str) -> None
     debug.count("disk_stores")
 
 
-def store(key: str, engine, llvm_text: str, libs: tuple[str, ...]) -> None:
-    """Put a compiled function on disk: a shared object if it links, else its LLVM text."""
+def store(key: str, engine, llvm_text, libs: tuple[str, ...]) -> None:
+    """Put a compiled function on disk: a shared object if it links, else its LLVM text.
+
+    `llvm_text` is the text or a function returning it: printing a block's LLVM-dialect
+    module takes ~0.1 s, wasted when a C compiler links the shared object.
+    """
     d = cache_dir()
     if d is None:
         return
@@ -246,7 +261,42 @@ def store(key: str, engine, llvm_text: str, libs: tuple[str, ...]) -> None:
                     _commit(d, key, "so", out, ".so")
                     return
             out = os.path.join(tmp, "entry.llvm.mlir")
-            Path(out).write_text(llvm_text)
+            Path(out).write_text(llvm_text() if callable(llvm_text) else llvm_text)
             _commit(d, key, "llvm", out, ".llvm.mlir")
     except (OSError, subprocess.CalledProcessError) as e:
         debug.log.debug("compile cache: cannot store %s: %s", key, e)  # costs a recompile
+
+
+def load_record(key: str, kind: str) -> dict | None:
+    """A checksummed json record `<key>.<kind>.json` (e.g. a graph plan), or None; a
+    corrupt one is removed and counted like a corrupt entry."""
+    d = cache_dir()
+    if d is None or not (path := d / f"{key}.{kind}.json").exists():
+        return None
+    try:
+        record = json.loads(path.read_text())
+        checksum = record.pop("checksum", None) if isinstance(record, dict) else None
+        if checksum is None or checksum != _meta_checksum(record):
+            raise ValueError(f"'{path.name}' does not match its checksum")
+        if record.get("key") != key or record.get("format") != VERSION:
+            raise ValueError("record is for another key or format")
+        if not isinstance(data := record.get("data"), dict):
+            raise ValueError(f"'{path.name}' has no data")
+    except (OSError, ValueError, TypeError) as e:
+        _discard(d, f"{key}.{kind}", str(e))
+        return None
+    return data
+
+
+def store_record(key: str, kind: str, data: dict) -> None:
+    """Write `data` (json-able) as the record `<key>.<kind>.json`, atomically."""
+    d = cache_dir()
+    if d is None:
+        return
+    record = {"format": VERSION, "key": key, "kind": kind, "data": data}
+    record["checksum"] = _meta_checksum(record)
+    try:
+        text = json.dumps(record)
+        _atomic_write(d / f"{key}.{kind}.json", lambda out: Path(out).write_text(text))
+    except (OSError, TypeError, ValueError) as e:
+        debug.log.debug("compile cache: cannot store record %s: %s", key, e)

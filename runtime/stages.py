@@ -6,11 +6,23 @@ Note [compile stages]
 A pipeline is cut after the passes in STAGE_AFTER (tg-decompose -> 'decomposed',
 tg-lower-to-linalg -> 'linalg', tg-autodiff -> 'joint', tg-partition -> 'fwd-bwd'); the
 rest ends in the caller's final stage ('llvm' for the CPU pipeline). Each stage is one
-PassManager run, so the fast path costs a few pass-manager builds. When a stage fails, its
-input is re-run one pass at a time (lowering.pipeline.pipeline_steps) to find the pass
-that failed; the CompileError then names that pass, the ops at the diagnostics'
-locations and their file:line (the importer's locations, kept in the compiled text), and
-writes the IR before that pass to a file for a one-pass `dynamlir-opt` repro.
+PassManager run, so the fast path costs a few pass-manager builds and one clone of the
+module per stage; nothing is printed unless a stage fails or IR dumps are on (printing a
+block's LLVM-dialect module with locations takes ~0.1 s). When a stage fails, its input
+(the clone) is printed and re-run one pass at a time (lowering.pipeline.pipeline_steps)
+to find the pass that failed; the CompileError then names that pass, the ops at the
+diagnostics' locations and their file:line (the importer's locations, kept in the
+compiled text), and writes the IR before that pass to a file for a one-pass
+`dynamlir-opt` repro.
+
+Note [stage cache]
+~~~~~~~~~~~~~~~~~~
+A pipeline whose output is IR rather than machine code (autodiff: tg -> @f_fwd/@f_bwd,
+~0.25 s of Python passes for a transformer block) can go through run_stages_cached: it is
+keyed like CPU code (runtime/cache.py: dynamlir sources, versions, host, the pipeline
+text, the input text) and its output is stored as text with locations, so a process with
+a warm disk cache parses it (milliseconds) instead of running the passes. IR dumps
+bypass it, so a dump always shows a real run.
 """
 
 from __future__ import annotations
@@ -25,7 +37,7 @@ from torch_mlir.passmanager import PassManager
 
 from ..dialects import make_context
 from ..lowering.pipeline import build_pass_manager, expand, parse_element, pipeline_steps
-from . import debug
+from . import cache, debug
 
 STAGE_AFTER = {
     "tg-decompose": "decomposed",
@@ -94,22 +106,50 @@ def run_stages(
         raise CompileError(f"runtime: {what} failed: {e}") from None
     times: dict[str, float] = {}
     debug.count("pipeline_runs")
+    dumping = bool(name) and debug.dump_dir() is not None
     for i, stage in enumerate(stages):
-        before = asm(module)
+        # The stage's input is printed only if the stage fails (Note [compile stages]).
+        before = module.operation.clone()
         t0 = time.perf_counter()
         with debug.COMPILE_LOCK:
             try:
                 build_pass_manager(stage.text).run(module.operation)
             except Exception as e:  # noqa: BLE001 - MLIRError, PipelineError or a pass's bug
-                raise CompileError(failure_message(what, pipeline, stage, before, e)) from None
+                message = failure_message(what, pipeline, stage, asm(before), e)
+                raise CompileError(message) from None
         times[stage.name] = time.perf_counter() - t0
         debug.log.debug(
             "%s %s: stage '%s' %.3f s", what, name or "?", stage.name, times[stage.name]
         )
-        if name:
+        if dumping:
             following = stages[i + 1].text if i + 1 < len(stages) else ""
             debug.dump(name, first_index + i, stage.name, asm(module), stage.text, following)
     return times
+
+
+def run_stages_cached(
+    module: ir.Module, source: str, pipeline: str, what: str, name: str = "", final: str = "final"
+) -> tuple[ir.Module, dict[str, float]]:
+    """`run_stages` on `module` (parsed from `source`), or its output from the disk cache
+    (Note [stage cache]). Returns the module holding the result (a new one, in the current
+    context, on a hit) and the stage times ({} on a hit)."""
+    key = None
+    if cache.cache_dir() is not None and debug.dump_dir() is None:
+        key = cache.key_of(source, pipeline)
+        if (record := cache.load_record(key, "stages")) is not None:
+            try:
+                cached = ir.Module.parse(record["text"])
+            except (ir.MLIRError, KeyError, TypeError) as e:  # a stale record: recompute
+                debug.log.debug("stage cache: record %s not used: %s", key, e)
+            else:
+                debug.count("stage_hits")
+                debug.log.info("%s %s: stage cache hit (key %s)", what, name or "?", key)
+                return cached, {}
+    times = run_stages(module, pipeline, what, name, final)
+    if key is not None:
+        text = module.operation.get_asm(enable_debug_info=True, assume_verified=True)
+        cache.store_record(key, "stages", {"text": text})  # verified by the pass manager
+    return module, times
 
 
 def failure_message(what: str, pipeline: str, stage: Stage, before: str, error: Exception) -> str:
