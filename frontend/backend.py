@@ -436,11 +436,14 @@ def dynamlir_backend(gm: fx.GraphModule, example_inputs, **options) -> Callable:
     Args:
         gm: Dynamo's captured graph.
         example_inputs: its example inputs (real or fake).
-        options: see OPTIONS.
+        options: see OPTIONS; `torch.compile(..., options={...})` hands them over as one
+            `options` dict, which is merged in.
     Returns:
         A callable with the graph's signature: compiled segments with eager ones between
         them; the graph's own forward if even that cannot be built.
     """
+    if isinstance(options.get("options"), dict):
+        options = {**options.pop("options"), **options}
     check_options(options)
     try:
         return compile_cached(gm, example_inputs, options, compile_graph)  # Note [graph cache]

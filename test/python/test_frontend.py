@@ -77,6 +77,19 @@ def test_compile_rejects_unknown_options():
         dynamlir.compile(torch.nn.Linear(2, 2), vectorise=True)
 
 
+def test_torch_compile_options_dict_reaches_the_backend():
+    # torch.compile(..., options={...}) passes one `options` dict: its keys are checked and used.
+    torch._dynamo.reset()
+    model = torch.nn.Linear(3, 2)
+    compiled = torch.compile(model, backend="dynamlir", options={"pipeline": "tg-cpu-pipeline"})
+    x = torch.randn(4, 3)
+    torch.testing.assert_close(compiled(x), model(x))
+    torch._dynamo.reset()
+    bad = torch.compile(model, backend="dynamlir", options={"vectorise": True})
+    with pytest.raises(Exception, match=r"unknown option 'vectorise'"):
+        bad(x)
+
+
 def test_export_mlir_carries_source_locations():
     def fn(x, w):
         return F.softmax(x @ w, dim=-1)
