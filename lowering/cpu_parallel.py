@@ -80,16 +80,16 @@ def _work(op) -> int:
 
 def _captures(op) -> list[ir.Value]:
     """Values used inside `op` but defined outside it, in first-use order."""
-    seen: list[ir.Value] = []
+    seen: dict = {}
 
     def visit(inner):
         for v in inner.operands:
-            if not _defined_inside(v, op) and v not in seen:
-                seen.append(v)
+            if v not in seen and not _defined_inside(v, op):
+                seen[v] = None
         return ir.WalkResult.ADVANCE
 
     op.walk(visit)
-    return seen
+    return list(seen)
 
 
 def outline_loop(loop, name: str, body_block: ir.Block) -> None:
@@ -113,10 +113,16 @@ def outline_loop(loop, name: str, body_block: ir.Block) -> None:
         mapping[v] = clone.results[0]
     for v, arg in zip(caps, list(entry.arguments)[3:]):
         mapping[v] = arg
-    for v, new in mapping.items():
-        for use in list(v.uses):
-            if _is_within(use.owner, fn.operation):
-                use.owner.operands[use.operand_number] = new
+
+    # Only the moved loop's own operands are remapped: visiting every use of a captured
+    # value (all over the caller) made outlining quadratic in the graph size.
+    def remap(op):
+        for i, v in enumerate(op.operands):
+            if (new := mapping.get(v)) is not None:
+                op.operands[i] = new
+        return ir.WalkResult.ADVANCE
+
+    loop.walk(remap)
     loop.operands[0] = entry.arguments[0]
     loop.operands[n] = entry.arguments[1]
 
@@ -144,8 +150,9 @@ def outline_parallel_loops(module: ir.Operation) -> int:
             for op in block.operations:
                 if op.operation.name == "scf.parallel" and _work(op.operation) >= MIN_WORK:
                     loops.append(op.operation)
-    for loop in loops:
-        outline_loop(loop, f"{PREFIX}{next_index(module)}", body)
+    start = next_index(module)
+    for i, loop in enumerate(loops):
+        outline_loop(loop, f"{PREFIX}{start + i}", body)
     return len(loops)
 
 

@@ -250,7 +250,8 @@ class CpuFunction:
                 debug.count("cpu_compiles")
                 module = ir.Module.parse(text)
                 times = run_stages(module, f"{_PRE},{self.pipeline}", "cpu compile", name, "llvm")
-                llvm_text = None if cache.cache_dir() is None else str(module)
+                # printed only if no C compiler links a shared object (cache.store)
+                llvm_text = None if cache.cache_dir() is None else (lambda m=module: str(m))
             t1 = time.perf_counter()
             try:
                 engine = ExecutionEngine(module, opt_level=3, shared_libs=list(openmp_libs()))
