@@ -267,8 +267,15 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    # Measure cold compiles: a private, empty disk cache for this run.
+    # Measure cold compiles: private, empty disk caches for this run, Inductor's included
+    # (its FX graph cache would otherwise make its "compile" a disk read).
     os.environ["DYNAMLIR_CACHE_DIR"] = tempfile.mkdtemp(prefix="dynamlir-bench-cache-")
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="inductor-bench-cache-")
+    import torch._inductor.config as inductor_config
+
+    for flag in ("fx_graph_cache", "fx_graph_remote_cache", "autotune_local_cache"):
+        if hasattr(inductor_config, flag):
+            setattr(inductor_config, flag, False)
     repeat = 10 if args.quick else 30
     backends = [b for b in args.backends.split(",") if b]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, repeat {repeat} (median)\n")
