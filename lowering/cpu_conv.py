@@ -44,7 +44,7 @@ from torch_mlir.dialects import arith, linalg, tensor
 
 from ..dialects.types import DYN, element_type, shape_of
 from .cpu_matmul import tile_shape
-from .registry import register_pass
+from .registry import ops_named, register_pass
 from .to_linalg.common import (
     collapse_to,
     dim,
@@ -246,14 +246,7 @@ def conv_as_matmul(op) -> ir.Value | None:
 
 def rewrite_convolutions(module: ir.Operation) -> int:
     """Replace every eligible linalg.conv_2d_nchw_fchw in `module`; returns how many."""
-    found = []
-
-    def visit(op):
-        if op.name == "linalg.conv_2d_nchw_fchw":
-            found.append(op)
-        return ir.WalkResult.ADVANCE
-
-    module.walk(visit)
+    found = ops_named(module, "linalg.conv_2d_nchw_fchw")
     count = 0
     for op in found:
         with ir.InsertionPoint(op), op.location:

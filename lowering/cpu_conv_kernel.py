@@ -22,7 +22,7 @@ from torch_mlir.dialects import arith, memref, scf, vector
 
 from ..dialects.types import DYN
 from .cpu_matmul import host_vector_bits, tile_shape
-from .registry import register_pass
+from .registry import ops_named, register_pass
 
 
 def _ints(op, name: str) -> list[int]:
@@ -195,14 +195,7 @@ def emit_conv(p: dict, n: ir.Value) -> None:
 def rewrite_conv_kernels(module: ir.Operation) -> int:
     """Replace every kernel-eligible bufferized conv by an scf.parallel over images of the
     direct kernel (tg-cpu-outline-parallel spreads it over threads); returns how many."""
-    found = []
-
-    def visit(op):
-        if op.name == "linalg.conv_2d_nchw_fchw":
-            found.append(op)
-        return ir.WalkResult.ADVANCE
-
-    module.walk(visit)
+    found = ops_named(module, "linalg.conv_2d_nchw_fchw")
     count = 0
     for op in found:
         p = kernel_plan(op.opview)

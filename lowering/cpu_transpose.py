@@ -28,6 +28,7 @@ from torch_mlir import ir
 from torch_mlir.dialects import arith, memref, scf, vector
 
 from .cpu_matmul import _c, host_vector_bits
+from .registry import ops_named
 
 TILE = 16
 
@@ -129,14 +130,7 @@ def _scalar_tile(src, dst, perm, ivs, sizes, a_dim, inner, tile) -> None:
 def rewrite_transposes(module: ir.Operation) -> int:
     """Replace every bufferized linalg.transpose that moves the innermost dim; returns how
     many were replaced."""
-    found = []
-
-    def visit(op):
-        if op.name == "linalg.transpose":
-            found.append(op)
-        return ir.WalkResult.ADVANCE
-
-    module.walk(visit)
+    found = ops_named(module, "linalg.transpose")
     count = 0
     for op in found:
         src, dst = op.operands[0], op.operands[1]

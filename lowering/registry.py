@@ -143,3 +143,17 @@ def walk_ops(root: ir.Operation, cls=None) -> list:
 
     root.walk(visit)
     return found
+
+
+def ops_named(root: ir.Operation, *names: str) -> list[ir.Operation]:
+    """The ops under `root` whose name is one of `names`, in walk order (collected first, so
+    callers may rewrite them)."""
+    found = []
+
+    def visit(op):
+        if op.name in names:
+            found.append(op)
+        return ir.WalkResult.ADVANCE
+
+    root.walk(visit)
+    return found
