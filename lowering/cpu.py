@@ -14,7 +14,7 @@ from .cpu_math import expand_math
 from .cpu_matmul import rewrite_matmuls
 from .cpu_parallel import dispatch_parallel_calls, outline_parallel_loops
 from .cpu_transpose import rewrite_transposes
-from .registry import register_pass, register_pipeline
+from .registry import ops_named, register_pass, register_pipeline
 
 
 @register_pass("tg-cpu-matmul-kernels", parallel="outline big matmuls for tg-cpu-omp-dispatch")
@@ -105,14 +105,7 @@ def unshare_inits(module, pass_):
     square operands). Unshared, each chain ends in its own destination.
     Requires: linalg on tensors.  Produces: single-use tensor.empty and linalg.fill inits.
     """
-    found = []
-
-    def visit(op):
-        if op.name in ("tensor.empty", "linalg.fill") and len(op.results) == 1:
-            found.append(op)
-        return ir.WalkResult.ADVANCE
-
-    module.walk(visit)
+    found = ops_named(module, "tensor.empty", "linalg.fill")
     for op in reversed(found):  # fills first: their clones then share the empty, unshared next
         uses = list(op.results[0].uses)
         for use in uses[1:]:
@@ -129,16 +122,11 @@ def outline_contractions(module, pass_):
     kernel no longer recognizes; calls are opaque to it. `inline` puts them back.
     Requires: linalg on tensors.  Produces: func.call @dynamlir_contraction_<n>.
     """
-    found = []
-
-    def visit(op):
-        if op.name in ("linalg.matmul", "linalg.batch_matmul") and all(
-            isinstance(v.type, ir.RankedTensorType) for v in op.operands
-        ):
-            found.append(op)
-        return ir.WalkResult.ADVANCE
-
-    module.walk(visit)
+    found = [
+        op
+        for op in ops_named(module, "linalg.matmul", "linalg.batch_matmul")
+        if all(isinstance(v.type, ir.RankedTensorType) for v in op.operands)
+    ]
     body = module.regions[0].blocks[0]
     for n, op in enumerate(found):
         types = [v.type for v in op.operands]

@@ -33,6 +33,8 @@ import os
 from torch_mlir import ir
 from torch_mlir.dialects import arith, func, memref, scf, vector
 
+from .registry import ops_named
+
 KC = int(os.environ.get("DYNAMLIR_MM_KC", 256))
 
 
@@ -313,14 +315,7 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
     """
     from .cpu_parallel import MIN_WORK, PREFIX, next_index
 
-    found = []
-
-    def visit(op):
-        if op.name in ("linalg.matmul", "linalg.batch_matmul"):
-            found.append(op)
-        return ir.WalkResult.ADVANCE
-
-    module.walk(visit)
+    found = ops_named(module, "linalg.matmul", "linalg.batch_matmul")
     body = module.regions[0].blocks[0]
     count = 0
     idx = ir.IndexType.get()

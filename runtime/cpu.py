@@ -200,11 +200,7 @@ class CpuFunction:
         self.outputs = list(outputs)
         self.entry = entry
         self.pipeline = pipeline
-        if name is None:  # a graph from the importer
-            graph, new = debug.graph_name(module_text)
-            captured(graph, module_text, new)
-            name = f"{graph}-{entry}"
-        self.name = name
+        self.name = function_name(module_text, entry, name)
         self._variants: dict[tuple[bool, ...], tuple] = {}
         self._dtypes: list[torch.dtype | None] = []
         tune_malloc()
@@ -297,6 +293,16 @@ class CpuFunction:
         fn(ptrs)
         debug.count("calls")
         return outs
+
+
+def function_name(module_text: str, entry: str, name: str | None = None) -> str:
+    """`name`, or `<graph>-<entry>` for a graph from the importer, which is logged (and its tg
+    dumped) the first time (Note [graph names and IR dumps], runtime/debug.py)."""
+    if name is not None:
+        return name
+    graph, new = debug.graph_name(module_text)
+    captured(graph, module_text, new)
+    return f"{graph}-{entry}"
 
 
 def captured(name: str, module_text: str, new: bool, log: bool = True) -> None:

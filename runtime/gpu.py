@@ -28,7 +28,7 @@ from ..dialects import make_context
 from ..dialects.types import DYN, shape_of
 from ..lowering.to_gpu import CHIPS, LOWER, PREPARE
 from . import debug, gpu_cache
-from .cpu import OutputSpec, captured
+from .cpu import OutputSpec, function_name
 from .cuda import read_only_arguments
 from .memref import MLIR_TO_TORCH
 from .stages import CompileError, Stage, asm, failure_message, run_stages
@@ -124,11 +124,7 @@ class GpuGraphFunction:
         self.outputs = list(outputs)
         self.chip = chip
         self.entry = entry
-        if name is None:  # a graph from the importer
-            graph, new = debug.graph_name(module_text)
-            captured(graph, module_text, new)
-            name = f"{graph}-{entry}"
-        self.name = name
+        self.name = function_name(module_text, entry, name)
         self.function = None  # the cuda.GpuFunction, once compiled
         self._inputs: list[tuple[torch.dtype | None, tuple[int, ...]]] = []
 

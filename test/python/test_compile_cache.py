@@ -22,21 +22,6 @@ from torch import fx
 from torch_mlir import ir
 
 
-@pytest.fixture
-def fresh_cache(tmp_path, monkeypatch):
-    """An empty disk cache directory and an empty in-memory cache, counters at zero."""
-    monkeypatch.setenv("DYNAMLIR_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("DYNAMLIR_DUMP_IR", raising=False)
-    saved = dict(cache._MEMORY)
-    cache._MEMORY.clear()
-    debug.reset_counters()
-    torch._dynamo.reset()
-    yield tmp_path / "cache"
-    cache._MEMORY.clear()
-    cache._MEMORY.update(saved)
-    torch._dynamo.reset()
-
-
 def compiled(fn, **kwargs):
     """A new torch.compile of `fn`, as in a new process (no Dynamo or in-memory cache)."""
     torch._dynamo.reset()

@@ -15,6 +15,7 @@ import pytest
 import torch
 from dynamlir.lowering import register_pass
 from dynamlir.runtime import cache, debug
+from conftest import run_python
 from dynamlir.runtime.cpu import CompileError, CpuFunction, OutputSpec
 from torch_mlir import ir
 
@@ -157,26 +158,12 @@ def test_dynamlir_log_environment_variable():
         "f(torch.ones(3))\n"
     )
     env = {**os.environ, "DYNAMLIR_LOG": "info", "DYNAMLIR_CACHE_DIR": "0"}
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        check=False,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = run_python(code, env)
     assert proc.returncode == 0, proc.stderr
     assert "[dynamlir INFO] graph captured: g0" in proc.stderr
     assert "[dynamlir INFO] cpu compile g0-main:" in proc.stderr
     env["DYNAMLIR_LOG"] = "loud"
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        check=False,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = run_python(code, env)
     assert proc.returncode == 0, proc.stderr
     assert "DYNAMLIR_LOG='loud' is not a log level (allowed: debug, info, warning, error)" in (
         proc.stderr

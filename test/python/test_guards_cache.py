@@ -9,30 +9,14 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
 import torch
+from conftest import run_python
 from dynamlir.frontend.backend import dynamlir_backend
 from dynamlir.runtime import cache, debug
 from dynamlir.runtime.cpu import CpuFunction, OutputSpec
-
-
-@pytest.fixture
-def fresh_cache(tmp_path, monkeypatch):
-    """An empty disk cache directory and an empty in-memory cache, counters at zero."""
-    monkeypatch.setenv("DYNAMLIR_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("DYNAMLIR_DUMP_IR", raising=False)
-    saved = dict(cache._MEMORY)
-    cache._MEMORY.clear()
-    debug.reset_counters()
-    torch._dynamo.reset()
-    yield tmp_path / "cache"
-    cache._MEMORY.clear()
-    cache._MEMORY.update(saved)
-    torch._dynamo.reset()
 
 
 def counting_backend(calls: list):
@@ -192,14 +176,7 @@ def test_second_process_skips_code_generation(tmp_path):
     env.pop("DYNAMLIR_DUMP_IR", None)
     runs = []
     for _ in range(2):
-        proc = subprocess.run(
-            [sys.executable, "-c", PROBE],
-            check=False,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        proc = run_python(PROBE, env)
         assert proc.returncode == 0, proc.stderr
         runs.append((json.loads(proc.stdout.strip().splitlines()[-1]), proc.stderr))
     (first, _), (second, log) = runs
