@@ -12,7 +12,7 @@ AVX2, 16 with AVX-512):
     scf.parallel (outer dims..., a0 step T, b0 step T)     first dim spread over threads
       if the tile is full:                                 T vector loads (rows of `in`,
         rows = in[.., b0+r, .., a0 : a0+T]  (r < T)        contiguous along a), one 2-D
-        out[.., a0+c, .., b0 : b0+T] = transpose(rows)[c]  vector.transpose (shuffles), T
+        out[.., a0+c, .., b0 : b0+T] = transpose(rows)[c]  butterfly of shuffles, T
       else:                                                vector stores
         out[.., a, .., b] = in[..]  for a, b in the tile   (edges, element by element)
 
@@ -90,23 +90,53 @@ def _source_index(perm: list[int], out_index: list[ir.Value]) -> list[ir.Value]:
 
 
 def _vector_tile(src, dst, perm, ivs, a_dim, inner, tile, elem) -> None:
-    """A full tile in registers: `tile` rows of the input (contiguous along a), one 2-D
-    vector.transpose (shuffles), `tile` rows of the output (contiguous along b)."""
+    """A full tile in registers: `tile` rows of the input (contiguous along a), transposed
+    by `transpose_rows`, stored as `tile` rows of the output (contiguous along b)."""
     rank = len(perm)
     row_t = ir.VectorType.get([tile], elem)
-    mat_t = ir.VectorType.get([tile, tile], elem)
-    zero = ir.FloatAttr.get(elem, 0.0)
-    acc = arith.constant(mat_t, ir.DenseElementsAttr.get_splat(mat_t, zero))
+    rows = []
     for bb in range(tile):
         b = ivs[inner] if bb == 0 else arith.addi(ivs[inner], _c(bb))
         out_index = [{a_dim: ivs[a_dim], inner: b}.get(d, ivs.get(d)) for d in range(rank)]
-        row = vector.load(row_t, src, _source_index(perm, out_index))
-        acc = vector.insert(row, acc, [], [bb])
-    flipped = vector.transpose(mat_t, acc, [1, 0])
-    for aa in range(tile):
+        rows.append(vector.load(row_t, src, _source_index(perm, out_index)))
+    for aa, row in enumerate(transpose_rows(rows)):
         a = ivs[a_dim] if aa == 0 else arith.addi(ivs[a_dim], _c(aa))
         out_index = [{a_dim: a, inner: ivs[inner]}.get(d, ivs.get(d)) for d in range(rank)]
-        vector.store(vector.extract(flipped, [], [aa]), dst, out_index)
+        vector.store(row, dst, out_index)
+
+
+def transpose_rows(rows: list[ir.Value]) -> list[ir.Value]:
+    """Transpose a T x T matrix held as T 1-D vectors (T a power of two) with T*log2(T)
+    two-source shuffles (Note [butterfly transpose]).
+
+    Note [butterfly transpose]
+    ~~~~~~~~~~~~~~~~~~~~~~~~~~
+    Transposing [[A, B], [C, D]] gives [[A', C'], [B', D']]: swap the off-diagonal blocks,
+    then transpose every block. Level d (d = T/2, ..., 1) swaps the off-diagonal d x d blocks
+    of every 2d x 2d block, i.e. exchanges bit d of the row and column index where they
+    differ; the levels touch different bits, so together they transpose. For a row pair
+    (r, r + d) with bit d of r clear, one level is two shuffles of the pair:
+        new[r][c]     = c & d ? old[r + d][c - d] : old[r][c]
+        new[r + d][c] = c & d ? old[r + d][c]     : old[r][c + d]
+    Each lowers to one two-source shufflevector (vpermt2ps with AVX-512). A 2-D
+    vector.transpose would do the same in principle, but canonicalize rewrites it into
+    per-element to_elements/from_elements: 512 element moves and 10x the LLVM code for a
+    16 x 16 tile, which dominated JIT time for graphs with transposes.
+    """
+    t = len(rows)
+    d = t // 2
+    while d >= 1:
+        low = [c if not c & d else t + c - d for c in range(t)]
+        high = [c + d if not c & d else t + c for c in range(t)]
+        out = list(rows)
+        for r in range(t):
+            if r & d:
+                continue
+            out[r] = vector.shuffle(rows[r], rows[r + d], low)
+            out[r + d] = vector.shuffle(rows[r], rows[r + d], high)
+        rows = out
+        d //= 2
+    return rows
 
 
 def _scalar_tile(src, dst, perm, ivs, sizes, a_dim, inner, tile) -> None:

@@ -1,8 +1,9 @@
 // RUN: env DYNAMLIR_VECTOR_BITS=256 dynamlir-opt %s --split-input-file --pass-pipeline='builtin.module(tg-cpu-transpose-kernels)' | filecheck %s
 
 // A transpose that moves the innermost dim becomes 8x8 tiles (8 f32 lanes): full tiles load
-// 8 input rows, transpose them in registers and store 8 output rows; partial tiles (37 and
-// 50 are not multiples of 8) go one element at a time.
+// 8 input rows, transpose them in registers with 3 levels of 8 two-source shuffles (the
+// butterfly: level d=4 pairs rows r and r+4, then d=2, then d=1) and store 8 output rows;
+// partial tiles (37 and 50 are not multiples of 8) go one element at a time.
 // CHECK-LABEL: func.func @transpose_2d(
 // CHECK-SAME:    %[[IN:.*]]: memref<37x50xf32>, %[[OUT:.*]]: memref<50x37xf32>)
 // CHECK-DAG:     %[[C8:.*]] = arith.constant 8 : index
@@ -11,9 +12,17 @@
 // CHECK:           scf.if %[[FULL]] {
 // CHECK:             vector.load %[[IN]][%[[B0]], %[[A0]]] : memref<37x50xf32>, vector<8xf32>
 // CHECK-COUNT-7:     vector.load %[[IN]]
-// CHECK:             %[[T:.*]] = vector.transpose %{{.*}}, [1, 0] : vector<8x8xf32> to vector<8x8xf32>
-// CHECK:             %[[R0:.*]] = vector.extract %[[T]][0]
-// CHECK:             vector.store %[[R0]], %[[OUT]][%[[A0]], %[[B0]]] : memref<50x37xf32>, vector<8xf32>
+// CHECK:             vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 8, 9, 10, 11] : vector<8xf32>, vector<8xf32>
+// CHECK-NEXT:        vector.shuffle %{{.*}}, %{{.*}} [4, 5, 6, 7, 12, 13, 14, 15] : vector<8xf32>, vector<8xf32>
+// CHECK-COUNT-6:     vector.shuffle %{{.*}}, %{{.*}} [{{[0-9, ]*}}] : vector<8xf32>, vector<8xf32>
+// CHECK:             vector.shuffle %{{.*}}, %{{.*}} [0, 1, 8, 9, 4, 5, 12, 13] : vector<8xf32>, vector<8xf32>
+// CHECK-COUNT-7:     vector.shuffle
+// CHECK:             vector.shuffle %{{.*}}, %{{.*}} [0, 8, 2, 10, 4, 12, 6, 14] : vector<8xf32>, vector<8xf32>
+// CHECK-NEXT:        vector.shuffle %{{.*}}, %{{.*}} [1, 9, 3, 11, 5, 13, 7, 15] : vector<8xf32>, vector<8xf32>
+// CHECK-COUNT-6:     vector.shuffle
+// CHECK-NOT:         vector.shuffle
+// CHECK-NOT:         vector.transpose
+// CHECK:             vector.store %{{.*}}, %[[OUT]][%[[A0]], %[[B0]]] : memref<50x37xf32>, vector<8xf32>
 // CHECK-COUNT-7:     vector.store
 // CHECK:           } else {
 // CHECK:             scf.for %[[A:.*]] = %[[A0]] to
