@@ -22,21 +22,18 @@ does not match, or unreadable json, is a corrupt entry: it is deleted, counted
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import hashlib
 import json
 import os
 import platform
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
-from . import debug
+from . import debug, llvm_jit
 
 VERSION = "2"  # the on-disk format
-SYMBOL = "_mlir__mlir_ciface_dynamlir_entry"  # the packed (void **) interface of the entry
 
 _MEMORY: dict[str, tuple] = {}
 
@@ -90,6 +87,8 @@ def fingerprint_parts() -> dict[str, str]:
             *root.glob("lowering/**/*.py"),
             root / "runtime" / "cpu.py",
             root / "runtime" / "memref.py",
+            root / "runtime" / "llvm_jit.py",
+            root / "runtime" / "llvm_text.py",
         ]
     )
     sources = hashlib.sha256()
@@ -101,6 +100,7 @@ def fingerprint_parts() -> dict[str, str]:
         "dynamlir": _version("dynamlir"),
         "torch-mlir": _version("torch-mlir"),
         "torch": _version("torch"),
+        "llvmlite": _version("llvmlite"),
         "machine": platform.machine(),
         "cpu": hashlib.sha256(host_cpu().encode()).hexdigest()[:16],
         "vector_bits": str(host_vector_bits()),
@@ -183,13 +183,10 @@ def load_shared(key: str):
     if (path := _entry(key, "so")) is None:
         return None
     try:
-        lib = ctypes.CDLL(str(path))
-        addr = ctypes.cast(getattr(lib, SYMBOL), ctypes.c_void_p).value
-        fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(addr)
+        return llvm_jit.load_entry(str(path))
     except (OSError, AttributeError) as e:
         _discard(path.parent, key, f"cannot load: {e}")
         return None
-    return lib, fn
 
 
 def load_llvm_text(key: str) -> str | None:
@@ -215,7 +212,7 @@ def _atomic_write(path: Path, write) -> None:
 
 
 def _commit(d: Path, key: str, kind: str, payload_tmp: str, suffix: str) -> None:
-    """Move a built payload to its content-addressed name, then write the json."""
+    """Copy a built payload to its content-addressed name, then write the json."""
     data = Path(payload_tmp).read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     payload = d / f"{key}-{digest[:16]}{suffix}"
@@ -234,6 +231,33 @@ def _commit(d: Path, key: str, kind: str, payload_tmp: str, suffix: str) -> None
     debug.count("disk_stores")
 
 
+def build_shared(key: str, build) -> tuple:
+    """(library, packed entry) of the shared object `build(build_dir)` writes and returns
+    the path of, stored on disk under `key` when there is a cache directory (Note [cpu code
+    generation], runtime/llvm_jit.py). Without one (or if it is not writable) the object is
+    built in a temporary directory and loaded from there."""
+    d = cache_dir()
+    if d is not None:
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            d = None
+    try:
+        with tempfile.TemporaryDirectory(dir=d, prefix=".build-") as tmp:
+            so = build(tmp)
+            # Loaded from the private build directory, never from the cache's copy: a
+            # process must not map a file that a later store or a damaged disk may replace.
+            loaded = llvm_jit.load_entry(so)
+            if d is not None:
+                try:
+                    _commit(d, key, "so", so, ".so")
+                except OSError as e:
+                    debug.log.debug("compile cache: cannot store %s: %s", key, e)
+            return loaded
+    except OSError as e:
+        raise llvm_jit.JitUnavailable(f"cannot build or load the shared object: {e}") from None
+
+
 def store(key: str, engine, llvm_text, libs: tuple[str, ...]) -> None:
     """Put a compiled function on disk: a shared object if it links, else its LLVM text.
 
@@ -246,7 +270,7 @@ def store(key: str, engine, llvm_text, libs: tuple[str, ...]) -> None:
     try:
         d.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=d, prefix=".build-") as tmp:
-            cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+            cc = llvm_jit.c_compiler()
             if cc is not None:
                 obj = os.path.join(tmp, "entry.o")
                 engine.dump_to_object_file(obj)

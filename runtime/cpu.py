@@ -28,7 +28,7 @@ from torch_mlir.execution_engine import ExecutionEngine
 
 from ..dialects import make_context
 from ..dialects.types import DYN, shape_of
-from . import cache, debug
+from . import cache, debug, llvm_jit
 from .memref import MLIR_TO_TORCH, descriptor, mlir_element
 from .stages import CompileError, run_stages
 
@@ -250,6 +250,17 @@ class CpuFunction:
                 llvm_text = None if cache.cache_dir() is None else (lambda m=module: str(m))
             t1 = time.perf_counter()
             try:
+                lib, fn = cache.build_shared(key, functools.partial(_build, module))
+            except llvm_jit.JitUnavailable as e:
+                debug.count("engine_compiles")
+                debug.log.info("cpu compile %s: %s; using MLIR's ExecutionEngine", name, e)
+            else:
+                times["jit"] = time.perf_counter() - t1
+                cache.memory_put(key, (None, lib, fn))
+                _log_compile(name, t0, times)
+                return None, lib, fn, shapes
+            t1 = time.perf_counter()
+            try:
                 engine = ExecutionEngine(module, opt_level=3, shared_libs=list(openmp_libs()))
                 fn = engine.lookup(ENTRY)
             except Exception as e:  # noqa: BLE001 - LLVM translation or JIT failure
@@ -260,12 +271,7 @@ class CpuFunction:
         if llvm_text is not None:
             cache.store(key, engine, llvm_text, openmp_libs())
         cache.memory_put(key, (ctx, engine, fn))
-        debug.log.info(
-            "cpu compile %s: %.3f s (%s)",
-            name,
-            time.perf_counter() - t0,
-            ", ".join(f"{k} {v:.3f} s" for k, v in times.items()),
-        )
+        _log_compile(name, t0, times)
         return ctx, engine, fn, shapes
 
     def __call__(self, *inputs: torch.Tensor) -> list[torch.Tensor]:
@@ -293,6 +299,20 @@ class CpuFunction:
         fn(ptrs)
         debug.count("calls")
         return outs
+
+
+def _build(module: ir.Module, build_dir: str) -> str:
+    """The shared object of an LLVM-dialect `module` (Note [cpu code generation])."""
+    return llvm_jit.shared_object(module, build_dir, openmp_libs())
+
+
+def _log_compile(name: str, t0: float, times: dict[str, float]) -> None:
+    debug.log.info(
+        "cpu compile %s: %.3f s (%s)",
+        name,
+        time.perf_counter() - t0,
+        ", ".join(f"{k} {v:.3f} s" for k, v in times.items()),
+    )
 
 
 def function_name(module_text: str, entry: str, name: str | None = None) -> str:

@@ -11,12 +11,13 @@ import dataclasses
 import glob
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 import tempfile
 
 from torch_mlir import ir
+
+from .llvm_text import legacy_float_syntax
 
 TRIPLE = "nvptx64-nvidia-cuda"
 DATA_LAYOUT = "e-p6:32:32-i64:64-i128:128-i256:256-v16:16-v32:32-n16:32:64"
@@ -97,21 +98,6 @@ def llvm_ir_of(gpu_module: ir.Operation) -> str:
         for op in gpu_module.regions[0].blocks[0].operations:
             ip.insert(op.operation.clone())
         return str(llvm_dialect.translate_module_to_llvmir(holder.operation))
-
-
-# Newer LLVM prints special floats as words (`-inf`, `+qnan`) that llvmlite's older parser
-# rejects; rewrite them to the hex form both accept (double-precision bits, as LLVM IR
-# spells float and double constants).
-SPECIAL_FLOATS = {
-    "inf": "0x7FF0000000000000", "+inf": "0x7FF0000000000000", "-inf": "0xFFF0000000000000",
-    "nan": "0x7FF8000000000000", "+nan": "0x7FF8000000000000", "-nan": "0xFFF8000000000000",
-    "qnan": "0x7FF8000000000000", "+qnan": "0x7FF8000000000000", "-qnan": "0xFFF8000000000000",
-}  # fmt: skip
-SPECIAL_RE = re.compile(r"(?<=[\s,\[(<])([+-]?(?:inf|q?nan))(?=[\s,\])>]|$)", re.M)
-
-
-def legacy_float_syntax(llvm_ir: str) -> str:
-    return SPECIAL_RE.sub(lambda m: SPECIAL_FLOATS[m.group(1)], llvm_ir)
 
 
 def ptx_of(llvm_ir: str, chip: str, kernels: list[str]) -> str:

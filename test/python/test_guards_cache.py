@@ -222,7 +222,7 @@ def corrupt(path, how: str) -> None:
 )
 def test_corrupt_cache_entry_is_rebuilt_not_loaded(fresh_cache, monkeypatch, kind, target, how):
     if kind == "llvm":  # no C compiler: the entry is the LLVM-dialect text
-        monkeypatch.setattr(cache.shutil, "which", lambda name: None)
+        monkeypatch.setattr(cache.llvm_jit, "c_compiler", lambda: None)
     compile_probe()
     (meta_path,) = fresh_cache.glob("*.json")
     meta = json.loads(meta_path.read_text())

@@ -1,0 +1,143 @@
+"""CPU code generation through llvmlite (runtime/llvm_jit.py): the LLVM IR text rewrite for
+llvmlite's parser, splitting a module across helper processes, and the ExecutionEngine
+fallback. Every compiled result is checked against eager PyTorch."""
+
+from __future__ import annotations
+
+import struct
+
+import llvmlite.binding as llvm
+import pytest
+import torch
+from dynamlir.runtime import debug, llvm_jit, llvm_worker
+from dynamlir.runtime.cpu import CpuFunction, OutputSpec
+from dynamlir.runtime.llvm_text import legacy_float_syntax
+
+
+@pytest.mark.parametrize(
+    "new, old",
+    [
+        ("fadd float %a, f0x3727C5AC", "fadd float %a, 0x3EE4F8B580000000"),
+        ("fadd double %a, f0x3FF8000000000000", "fadd double %a, 0x3FF8000000000000"),
+        ("call float @llvm.fma.f32(float %a, float %b, float -2.954600e-03)",
+         "call float @llvm.fma.f32(float %a, float %b, float 0xBF68343EC0000000)"),
+        ("fmul double %a, 1.000000e-01", "fmul double %a, 1.000000e-01"),
+        ("<2 x half> <half f0x3C00, half f0xBC00>", "<2 x half> <half 0xH3C00, half 0xHBC00>"),
+        ("select i1 %c, bfloat f0x3F80, bfloat %x", "select i1 %c, bfloat 0xR3F80, bfloat %x"),
+        ("fcmp olt float %a, -inf", "fcmp olt float %a, 0xFFF0000000000000"),
+        ("store float 1.5e+00, ptr %p", "store float 0x3FF8000000000000, ptr %p"),
+        ("%f0x1 = fadd float %v1.0e+00, 2.5e-01", "%f0x1 = fadd float %v1.0e+00, 0x3FD0000000000000"),
+    ],
+)  # fmt: skip
+def test_float_constants_are_respelled_for_llvmlite(new, old):
+    assert legacy_float_syntax(new) == old
+
+
+def test_respelled_float_constants_keep_their_values():
+    # -2.9546e-3 is not a float; newer LLVM prints the shortest decimal of the nearest float.
+    nearest = struct.unpack("<f", struct.pack("<f", -2.9546e-3))[0]
+    text = f"""
+define float @f(float %a) {{
+  %b = fadd float %a, {nearest!r}e+00
+  %c = fmul float %b, f0x40000000
+  ret float %c
+}}"""
+    text = text.replace(f"{nearest!r}e+00", "-2.954600e-03")
+    mod = llvm.parse_assembly(legacy_float_syntax(text))
+    mod.verify()
+    body = str(mod.get_function("f"))
+    assert f"0x{struct.unpack('<Q', struct.pack('<d', nearest))[0]:016X}" in body
+    assert "2.000000e+00" in body  # f0x40000000 is 2.0f
+
+
+def module_with(functions: int) -> str:
+    defs = []
+    for i in range(functions):
+        defs.append(
+            f"define void @dynamlir_par_{i}(ptr %0, i64 %1) {{\n"
+            f"  %v = sitofp i64 %1 to float\n  store float %v, ptr %0\n  ret void\n}}"
+        )
+        defs.append(
+            f"define void @dynamlir_par_{i}_launch(ptr %0) {{\n"
+            f"  call void @dynamlir_par_{i}(ptr %0, i64 {i})\n  ret void\n}}"
+        )
+    calls = "\n".join(f"  call void @dynamlir_par_{i}_launch(ptr %0)" for i in range(functions))
+    entry = f"define void @dynamlir_entry(ptr %0) {{\n{calls}\n  ret void\n}}"
+    return "\n\n".join(["declare ptr @malloc(i64)", *defs, entry, "attributes #0 = { nounwind }"])
+
+
+def test_split_module_keeps_families_together_and_declares_the_rest():
+    parts = llvm_jit.split_module(module_with(4), 2)
+    assert len(parts) == 2
+    defined = [
+        {ln.split("@")[1].split("(")[0] for ln in p.splitlines() if ln.startswith("define")}
+        for p in parts
+    ]
+    assert set.union(*defined) == {
+        "dynamlir_entry", *(f"dynamlir_par_{i}{s}" for i in range(4) for s in ("", "_launch"))
+    }
+    assert not set.intersection(*defined)
+    for names in defined:  # a kernel and its launcher are compiled together
+        assert all((n + "_launch" in names) for n in names if n.startswith("dynamlir_par_")
+                   and not n.endswith("_launch"))
+    for part in parts:
+        assert "declare void @dynamlir_par_0(ptr, i64)" in part or "define void @dynamlir_par_0(" in part
+        llvm.parse_assembly(part).verify()
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "@table = global [2 x float] zeroinitializer",
+        "define internal void @helper() {\n  ret void\n}",
+    ],
+)
+def test_split_module_leaves_shared_symbols_whole(line):
+    text = module_with(3) + "\n\n" + line
+    assert llvm_jit.split_module(text, 2) == [text]
+
+
+TEXT = """
+func.func @main(%x: tensor<256x384xf32>, %w: tensor<384x320xf32>) -> (tensor<256x320xf32>, tensor<384x256xf32>) {
+  %0 = "tg.matmul"(%x, %w) : (tensor<256x384xf32>, tensor<384x320xf32>) -> tensor<256x320xf32>
+  %1 = "tg.tanh"(%0) : (tensor<256x320xf32>) -> tensor<256x320xf32>
+  %2 = "tg.exp"(%x) : (tensor<256x384xf32>) -> tensor<256x384xf32>
+  %3 = "tg.permute"(%2) {perm = [1, 0]} : (tensor<256x384xf32>) -> tensor<384x256xf32>
+  return %1, %3 : tensor<256x320xf32>, tensor<384x256xf32>
+}"""
+
+
+def run_text():
+    torch.manual_seed(0)
+    x, w = torch.randn(256, 384), torch.randn(384, 320)
+    fn = CpuFunction(TEXT, [OutputSpec(torch.float32, (256, 320)), OutputSpec(torch.float32, (384, 256))])
+    y, t = fn(x, w)
+    torch.testing.assert_close(y, torch.tanh(x @ w), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(t, x.exp().t())
+
+
+def test_module_split_across_helper_processes_runs_correctly(fresh_cache, monkeypatch):
+    monkeypatch.setenv("DYNAMLIR_JIT_HELPERS", "2")
+    monkeypatch.setattr(llvm_jit, "SPLIT_MIN_CHARS", 0)
+    run_text()
+    assert debug.COUNTERS["jit_parts"] == 3
+    assert debug.COUNTERS["engine_compiles"] == 0
+
+
+def test_failed_helper_process_is_compiled_in_process(fresh_cache, monkeypatch):
+    monkeypatch.setenv("DYNAMLIR_JIT_HELPERS", "1")
+    monkeypatch.setattr(llvm_jit, "SPLIT_MIN_CHARS", 0)
+    monkeypatch.setattr(llvm_jit.llvm_worker, "__file__", "/nonexistent/llvm_worker.py")
+    run_text()
+    assert debug.COUNTERS["jit_parts"] == 2
+    assert debug.COUNTERS["engine_compiles"] == 0
+
+
+def test_text_llvmlite_rejects_falls_back_to_the_execution_engine(fresh_cache, monkeypatch):
+    def reject(text):
+        raise RuntimeError("LLVM IR parsing error\n<string>:1:1: error: expected top-level entity")
+
+    monkeypatch.setattr(llvm_worker, "compile_object", reject)
+    monkeypatch.setenv("DYNAMLIR_JIT_HELPERS", "0")
+    run_text()
+    assert debug.COUNTERS["engine_compiles"] == 1
