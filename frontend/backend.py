@@ -446,7 +446,8 @@ def dynamlir_backend(gm: fx.GraphModule, example_inputs, **options) -> Callable:
         options = {**options.pop("options"), **options}
     check_options(options)
     try:
-        return compile_cached(gm, example_inputs, options, compile_graph)  # Note [graph cache]
+        with debug.gc_paused():  # Dynamo's capture is done; export and import are ours
+            return compile_cached(gm, example_inputs, options, compile_graph)  # Note [graph cache]
     except UnsupportedOpError as e:
         warn_fallback(e, what="a graph")
         return gm.forward

@@ -10,6 +10,7 @@ from torch_mlir import ir
 from torch_mlir.dialects import func, linalg
 from torch_mlir.rewrite import RewritePatternSet, apply_patterns_and_fold_greedily
 
+from .cpu_bias import fold_bias
 from .cpu_math import expand_math
 from .cpu_matmul import rewrite_matmuls
 from .cpu_parallel import dispatch_parallel_calls, outline_parallel_loops
@@ -113,6 +114,17 @@ def unshare_inits(module, pass_):
             use.owner.operands[use.operand_number] = clone.results[0]
 
 
+@register_pass("tg-cpu-fold-bias")
+def cpu_fold_bias(module, pass_):
+    """Start a zero-initialized matmul from the bias that is added to its result
+    (Note [matmul accumulator init], lowering/cpu_bias.py).
+
+    Requires: linalg on tensors.  Produces: linalg.matmul whose init is the broadcast bias;
+    the add is gone.
+    """
+    fold_bias(module)
+
+
 @register_pass("tg-cpu-outline-contractions")
 def outline_contractions(module, pass_):
     """Move each linalg.matmul/batch_matmul on tensors into its own private function.
@@ -151,6 +163,7 @@ CPU_LOWER_LINALG = ",".join(
         "canonicalize",
         "cse",
         "tg-cpu-conv-to-matmul",
+        "tg-cpu-fold-bias",
         "tg-cpu-outline-contractions",
         "func.func(linalg-fuse-elementwise-ops)",
         "inline",

@@ -36,6 +36,10 @@ from torch_mlir.dialects import arith, func, memref, scf, vector
 from .registry import ops_named
 
 KC = int(os.environ.get("DYNAMLIR_MM_KC", 256))
+# Below these row counts a product with B^T runs the dot kernel (B^T read in place, lanes
+# along k); from them on, the broadcast kernel packs B^T transposed (Note [cpu matmul kernel]).
+DOT_MAX_ROWS = 16
+DOT_MAX_ROWS_BATCHED = 128
 
 
 @functools.lru_cache(maxsize=None)
@@ -112,18 +116,25 @@ def plan(op) -> dict | None:
     if not ({m, k} <= set(da) and {k, n} <= set(db) and {m, n} <= set(dc)) or k in dc:
         return None
     p = {"a": a, "b": b, "c": c, "da": da, "db": db, "dc": dc, "batch": batch,
-         "m": m, "n": n, "k": k, "elem": elem, "form": "nn"}
+         "m": m, "n": n, "k": k, "elem": elem, "form": "nn", "bt": False, "init": None}
     unit = [_inner_stride(ir.MemRefType(v.type)) == 1 for v in (a, b, c)]
-    if db[-1] == n and dc[-1] == n and unit[1] and unit[2]:
+    if dc[-1] != n or not unit[2]:
+        return None
+    if db[-1] == n and unit[1]:
         return p
-    # B^T (rows of B contiguous along k): the dot kernel, vectorized along k.
+    if db[-1] != k or not unit[1]:
+        return None
+    # B^T (rows of B contiguous along k): the dot kernel, vectorized along k, for few rows;
+    # otherwise the broadcast kernel with B^T transposed while it is packed.
     vl = tile_shape(ir.FloatType(elem).width)[2]
     k_size = ir.MemRefType(a.type).shape[da.index(k)]
-    if db[-1] == k and da[-1] == k and unit[0] and unit[1] and k_size > 0 and (
+    rows = ir.MemRefType(a.type).shape[da.index(m)]
+    few = 0 <= rows < (DOT_MAX_ROWS_BATCHED if batch else DOT_MAX_ROWS)
+    if few and da[-1] == k and unit[0] and k_size > 0 and (
         k_size != ir.ShapedType.get_dynamic_size() and k_size % vl == 0
     ):
         return {**p, "form": "nt"}
-    return None
+    return {**p, "bt": True}
 
 
 def _size(p: dict, loop: int) -> ir.Value:
@@ -165,15 +176,36 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
     def index(dmap, env):
         return [env[d] for d in dmap]
 
+    def initial(env, vt, rows_i, cols_j, k0) -> list[ir.Value]:
+        """The accumulators' start: C as it is, or (Note [matmul accumulator init]) zeros or
+        the bias row in the first k block."""
+
+        def from_c():
+            return [vector.load(vt, p["c"], index(p["dc"], {**env, m: ri, n: cj}))
+                    for ri in rows_i for cj in cols_j]
+
+        if p["init"] is None:
+            return from_c()
+        kind, bias = p["init"]
+        first = arith.cmpi(arith.CmpIPredicate.eq, k0, _c(0))
+        branch = scf.IfOp(first, [vt] * (len(rows_i) * len(cols_j)), has_else=True)
+        with ir.InsertionPoint(branch.then_block):
+            if kind == "zero":
+                zero = arith.constant(vt, ir.DenseElementsAttr.get_splat(vt, ir.FloatAttr.get(elem, 0.0)))
+                start = [zero] * len(cols_j)
+            else:
+                start = [vector.load(vt, bias, [cj]) for cj in cols_j]
+            scf.YieldOp(start * len(rows_i))
+        with ir.InsertionPoint(branch.else_block):
+            scf.YieldOp(from_c())
+        return list(branch.results)
+
     def micro(env, rows: int, nvec: int, width: int, k0, k1, packed=None):
         vt = ir.VectorType.get([width], elem)
         i, j = env[m], env[n]
         rows_i = [i if r == 0 else arith.addi(i, _c(r)) for r in range(rows)]
         cols_j = [j if v == 0 else arith.addi(j, _c(v * width)) for v in range(nvec)]
-        accs = [
-            vector.load(vt, p["c"], index(p["dc"], {**env, m: rows_i[r], n: cols_j[v]}))
-            for r in range(rows) for v in range(nvec)
-        ]
+        accs = initial(env, vt, rows_i, cols_j, k0)
 
         def kbody(kk, *acc):
             e = {**env, k: kk}
@@ -201,25 +233,55 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
     panel = memref.alloca(ir.MemRefType.get([KC, nv * vl], elem), [], [],
                           alignment=ir.IntegerAttr.get(ir.IntegerType.get_signless(64), 64))
 
-    def pack(env, k0, k1):
+    def pack(env, k0, k1, nvec):
         vt = ir.VectorType.get([vl], elem)
 
         def row(kk):
             e = {**env, k: kk}
             r = arith.subi(kk, k0)
             j = env[n]
-            for v in range(nv):
+            for v in range(nvec):
                 col = j if v == 0 else arith.addi(j, _c(v * vl))
                 x = vector.load(vt, p["b"], index(p["db"], {**e, n: col}))
                 vector.store(x, panel, [r, _c(v * vl)])
 
         _for(k0, k1, 1, row)
 
+    def pack_transposed(env, k0, k1, nvec):
+        """The panel from B^T: VL x VL blocks of B^T rows (contiguous along k) transposed in
+        registers (lowering/cpu_transpose.py); the k tail element by element."""
+        from .cpu_transpose import transpose_rows
+
+        vt = ir.VectorType.get([vl], elem)
+        j = env[n]
+        cols = [j if c == 0 else arith.addi(j, _c(c)) for c in range(nvec * vl)]
+        k_full = arith.addi(k0, _split(arith.subi(k1, k0), vl))
+
+        def block(kk):
+            r0 = arith.subi(kk, k0)
+            for v in range(nvec):
+                rows = [vector.load(vt, p["b"], index(p["db"], {**env, k: kk, n: cols[v * vl + c]}))
+                        for c in range(vl)]
+                for r, vec in enumerate(transpose_rows(rows)):
+                    vector.store(vec, panel, [r0 if r == 0 else arith.addi(r0, _c(r)), _c(v * vl)])
+
+        def tail(kk):
+            r = arith.subi(kk, k0)
+            for c in range(nvec * vl):
+                x = memref.load(p["b"], index(p["db"], {**env, k: kk, n: cols[c]}))
+                memref.store(x, panel, [r, _c(c)])
+
+        _for(k0, k_full, vl, block)
+        _for(k_full, k1, 1, tail)
+
     def rows_loops(env, nvec, width, k0, k1):
         m_main = arith.addi(row_lo, _split(arith.subi(row_hi, row_lo), mr))
         packed = None
-        if nvec == nv:
-            pack(env, k0, k1)
+        if p["bt"] and width > 1:
+            pack_transposed(env, k0, k1, nvec)
+            packed = panel
+        elif nvec == nv:
+            pack(env, k0, k1, nvec)
             packed = panel
         for lo, hi, rows in ((row_lo, m_main, mr), (m_main, row_hi, 1)):
             _for(lo, hi, rows, lambda i, rows=rows:
@@ -278,7 +340,12 @@ def emit_dot(p: dict, outer) -> None:
         for r in range(rows):
             for c in range(cols):
                 at = index(p["dc"], {**env, m: rows_i[r], n: cols_j[c]})
-                old = memref.load(p["c"], at)
+                if p["init"] is None:
+                    old = memref.load(p["c"], at)
+                elif p["init"][0] == "zero":
+                    old = arith.constant(elem, ir.FloatAttr.get(elem, 0.0))
+                else:
+                    old = memref.load(p["init"][1], [cols_j[c]])
                 total = vector.reduction(elem, vector.CombiningKind.ADD, loop.results[r * cols + c], acc=old)
                 memref.store(total, p["c"], at)
 
@@ -296,6 +363,67 @@ def emit_dot(p: dict, outer) -> None:
         _for(lo, hi, 1, lambda bb: body({0: bb}))
     else:
         body({})
+
+
+_VIEWS = ("memref.expand_shape", "memref.collapse_shape", "memref.subview", "memref.cast",
+          "memref.reinterpret_cast")
+
+
+def _root(v: ir.Value) -> ir.Value:
+    """The buffer `v` is a view of (through view-like ops)."""
+    while isinstance(v.owner, ir.OpView) and v.owner.operation.name in _VIEWS:
+        v = v.owner.operands[0]
+    return v
+
+
+def _init_kind(op) -> tuple[str, ir.Value | None] | None:
+    """("zero", None) for a linalg.fill of 0.0, ("bias", b) for a linalg.generic that
+    broadcasts the 1-D unit-stride b along C's rows; None for anything else."""
+    name = op.name
+    if name == "linalg.fill":
+        cst = op.operands[0].owner
+        if isinstance(cst, ir.OpView) and cst.operation.name == "arith.constant":
+            value = cst.attributes["value"]
+            if isinstance(value, ir.FloatAttr) and ir.FloatAttr(value).value == 0.0:
+                return "zero", None
+        return None
+    if name != "linalg.generic" or len(op.operands) != 2:
+        return None
+    src, out = op.operands
+    maps = [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
+    rank = ir.MemRefType(out.type).rank
+    body = op.regions[0].blocks[0]
+    ops = list(body.operations)
+    if not (isinstance(src.type, ir.MemRefType) and ir.MemRefType(src.type).rank == 1
+            and _inner_stride(ir.MemRefType(src.type)) == 1
+            and _dims(maps[0]) == [rank - 1] and _dims(maps[1]) == list(range(rank))
+            and len(ops) == 1 and ops[0].operands[0] == body.arguments[0]):
+        return None
+    return "bias", src
+
+
+def find_init(op, c: ir.Value):
+    """The op that last wrote C before `op` when it only sets C's start value (a zero fill
+    or a bias broadcast, Note [matmul accumulator init]), with its kind; else None.
+
+    Scans back through op's block; any other use of C's buffer (or a view of it) in between
+    keeps C as it is."""
+    root = _root(c)
+    block_ops = list(op.block.operations)
+    at = next(i for i, o in enumerate(block_ops) if o.operation == op)
+    for prev in reversed(block_ops[:at]):
+        prev = prev.operation
+        if prev.name in _VIEWS:
+            continue
+        touches = [v for v in prev.operands if isinstance(v.type, ir.MemRefType) and _root(v) == root]
+        if not touches:
+            continue
+        if prev.name in ("linalg.fill", "linalg.generic") and list(prev.operands)[-1] == c and (
+            len(touches) == 1 and (kind := _init_kind(prev)) is not None
+        ):
+            return prev, kind
+        return None
+    return None
 
 
 def _static_work(p: dict) -> int:
@@ -323,10 +451,17 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
         p = plan(op.opview)
         if p is None:
             continue
+        k_size = ir.MemRefType(p["a"].type).shape[p["da"].index(p["k"])]
+        found_init = find_init(op, p["c"]) if k_size > 0 else None  # K = 0 keeps C's writer
+        if found_init is not None:
+            writer, p["init"] = found_init
+            writer.erase()
         with op.location:
             if parallel and _static_work(p) >= MIN_WORK * 64:
                 name = f"{PREFIX}{next_index(module)}"
                 operands = [p["a"], p["b"], p["c"]]
+                if p["init"] is not None and p["init"][1] is not None:
+                    operands.append(p["init"][1])
                 with ir.InsertionPoint(body):
                     fn = func.FuncOp(name, ([idx] * 3 + [v.type for v in operands], []),
                                      visibility="private")
@@ -334,6 +469,8 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
                 with ir.InsertionPoint(entry):
                     args = list(entry.arguments)
                     inner = {**p, "a": args[3], "b": args[4], "c": args[5]}
+                    if len(args) > 6:
+                        inner["init"] = (p["init"][0], args[6])
                     emit(inner, (args[0], args[1]))
                     func.ReturnOp([])
                 with ir.InsertionPoint(op):

@@ -59,7 +59,9 @@ def _static_trip(lb, ub, step) -> int | None:
 
 
 def _work(op) -> int:
-    """Static iterations of `op`'s loop nest (unknown trip counts count as 64)."""
+    """Static iterations of `op`'s loop nest times the ops an iteration runs (unknown trip
+    counts count as 64). Ops count, not just loops: a blocked transpose's 16x16 tile is one
+    iteration of ~100 unrolled vector ops."""
     total = 1
     if op.name == "scf.parallel":
         n = len(op.operands) // 3
@@ -69,13 +71,22 @@ def _work(op) -> int:
     elif op.name == "scf.for":
         t = _static_trip(op.operands[0], op.operands[1], op.operands[2])
         total *= 64 if t is None else t
-    inner = 1
+    return total * max(1, _body_work(op))
+
+
+def _body_work(op) -> int:
+    """The work of one iteration of `op`'s regions: nested loops by `_work`, other ops 1 each
+    (plus what their own regions hold, e.g. both branches of an scf.if)."""
+    inner = 0
     for region in op.regions:
         for block in region.blocks:
             for child in block.operations:
-                if child.operation.name in ("scf.for", "scf.parallel"):
-                    inner = max(inner, _work(child.operation))
-    return total * inner
+                child = child.operation
+                if child.name in ("scf.for", "scf.parallel"):
+                    inner += _work(child)
+                else:
+                    inner += 1 + _body_work(child)
+    return inner
 
 
 def _captures(op) -> list[ir.Value]:

@@ -17,6 +17,7 @@ from ...dialects import ops_linalg as L
 from ...dialects.registry import LOWER
 from ...dialects.tg import from_attr
 from ...dialects.types import element_type, shape_of
+from ..cpu_matmul import DOT_MAX_ROWS
 from .common import dim, empty, fill, scalar_const, sizes_of
 
 
@@ -25,16 +26,15 @@ def _zeros(op, sizes):
     return fill(scalar_const(0, elem), empty(sizes, elem))
 
 
-# x @ w.T (B a transpose) has three forms; by measurement (1 thread, MLP-sized operands):
-#   dot      B^T read in place by the dot kernel (lowering/cpu_matmul.py): best for very few
-#            rows (and for batched products up to 128 rows);
+# x @ w.T (B a transpose) has two forms; by measurement (1 thread, MLP-sized operands):
+#   in place B^T read through a transposed indexing map: the CPU kernel (lowering/cpu_matmul.py)
+#            runs the dot kernel for few rows and otherwise transposes B^T while packing
+#            its panels (no materialized transpose, no serial pass over the weight);
 #   swapped  (w @ x^T)^T: the broadcast kernel on w as A (any layout is free there), with
 #            only x and the result transposed: best when M * (K + N) < N * K, i.e. a
 #            weight much bigger than the activations (64x2048 @ 2048x2048^T: 4.3 ms dot,
-#            3.2 ms swapped, eager 3.8 ms);
-#   copy     B^T materialized by a blocked transpose, then the broadcast kernel: otherwise.
-DOT_MAX_ROWS = 16
-DOT_MAX_ROWS_BATCHED = 128
+#            3.2 ms swapped, eager 3.8 ms), where each thread's packed panel would serve
+#            few row tiles.
 
 
 def _transposed_source(v: ir.Value, batch: bool) -> ir.Value | None:
@@ -74,9 +74,6 @@ def _contract(lhs, rhs, init, batch: bool):
     if b_src is not None and not batch and rows >= DOT_MAX_ROWS:
         if _swap_pays(rows, shape_of(lhs)[1], shape_of(b_src)[0]):
             return _swapped(lhs, b_src, empty(sizes_of(init), element_type(init)))
-        b_src = None
-    if b_src is not None and batch and rows >= DOT_MAX_ROWS_BATCHED:
-        b_src = None
     a_src = _transposed_source(lhs, batch) if b_src is None else None
     if a_src is None and b_src is None:
         return op(lhs, rhs, outs=[init])

@@ -139,10 +139,13 @@ def test_parallel_elementwise_loop_is_outlined_and_correct():
 
 @pytest.mark.parametrize(
     "rows, n, k, form",
-    [(5, 48, 64, "dot"), (200, 48, 64, "copy"), (32, 512, 256, "swapped"), (48, 520, 136, "swapped")],
+    [(5, 48, 64, "dot"), (200, 48, 64, "packed"), (512, 768, 256, "packed"),
+     (37, 83, 45, "packed"),  # every tail: rows, wide tiles, vectors, columns and k of a 16x16 block
+     (130, 70, 300, "packed"),  # k spans two KC blocks
+     (32, 512, 256, "swapped"), (48, 520, 136, "swapped")],
 )
 def test_linear_with_transposed_weight_matches(rows, n, k, form):
-    # x @ w.T in each of its three forms (lowering/to_linalg/contraction.py).
+    # x @ w.T in each of its forms (lowering/to_linalg/contraction.py).
     text = f"""module {{
   func.func @main(%x: tensor<{rows}x{k}xf32>, %w: tensor<{n}x{k}xf32>) -> tensor<{rows}x{n}xf32> {{
     %t = "tg.permute"(%w) {{perm = [1, 0]}} : (tensor<{n}x{k}xf32>) -> tensor<{k}x{n}xf32>
@@ -154,10 +157,8 @@ def test_linear_with_transposed_weight_matches(rows, n, k, form):
     linalg_ir = lowered(text, "tg-decompose{targets=cpu},tg-lower-to-linalg")
     transposed = [ln for ln in linalg_ir.splitlines() if "linalg.transpose" in ln]
     w_type = f"tensor<{n}x{k}xf32>"
-    if form == "dot":
+    if form in ("dot", "packed"):
         assert not transposed and "indexing_maps" in linalg_ir
-    elif form == "copy":
-        assert len(transposed) == 1 and w_type in transposed[0]
     else:  # x and the result are transposed, the weight is read as it is
         assert len(transposed) == 2 and not any(w_type in t.split("outs")[0] for t in transposed)
     f = CpuFunction(text, [OutputSpec(torch.float32, (rows, n))])
@@ -226,3 +227,42 @@ def test_outputs_with_identical_inits_get_their_own_buffers():
     got = f(a, b)
     for g, want in zip(got, (a @ b, b @ a, a * b)):
         torch.testing.assert_close(g, want)
+
+
+def test_batched_product_with_transposed_b_matches():
+    # q @ k^T with as many rows as attention's sequence: the packed-B^T kernel per batch.
+    text = """module {
+  func.func @main(%q: tensor<3x130x24xf32>, %k: tensor<3x40x24xf32>) -> tensor<3x130x40xf32> {
+    %t = "tg.permute"(%k) {perm = [0, 2, 1]} : (tensor<3x40x24xf32>) -> tensor<3x24x40xf32>
+    %0 = "tg.bmm"(%q, %t) : (tensor<3x130x24xf32>, tensor<3x24x40xf32>) -> tensor<3x130x40xf32>
+    return %0 : tensor<3x130x40xf32>
+  }
+}
+"""
+    assert "linalg.transpose" not in lowered(text, "tg-decompose{targets=cpu},tg-lower-to-linalg")
+    f = CpuFunction(text, [OutputSpec(torch.float32, (3, 130, 40))])
+    q, k = torch.randn(3, 130, 24), torch.randn(3, 40, 24)
+    torch.testing.assert_close(f(q, k)[0], q @ k.transpose(1, 2), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("rows", [4, 50, 300])  # the dot kernel, then the packed kernel threaded
+def test_bias_starts_the_matmul_accumulators(rows):
+    # linear on a 3-D input: mm, reshape, add of a row bias. tg-cpu-fold-bias turns the add into
+    # the matmul's init and the kernel starts from the bias (Note [matmul accumulator init]).
+    n, k = 72, 64
+    text = f"""module {{
+  func.func @main(%x: tensor<2x{rows}x{k}xf32>, %w: tensor<{n}x{k}xf32>, %b: tensor<{n}xf32>) -> tensor<2x{rows}x{n}xf32> {{
+    %t = "tg.permute"(%w) {{perm = [1, 0]}} : (tensor<{n}x{k}xf32>) -> tensor<{k}x{n}xf32>
+    %x2 = "tg.reshape"(%x) : (tensor<2x{rows}x{k}xf32>) -> tensor<{2 * rows}x{k}xf32>
+    %0 = "tg.mm"(%x2, %t) : (tensor<{2 * rows}x{k}xf32>, tensor<{k}x{n}xf32>) -> tensor<{2 * rows}x{n}xf32>
+    %1 = "tg.reshape"(%0) : (tensor<{2 * rows}x{n}xf32>) -> tensor<2x{rows}x{n}xf32>
+    %2 = "tg.add"(%1, %b) : (tensor<2x{rows}x{n}xf32>, tensor<{n}xf32>) -> tensor<2x{rows}x{n}xf32>
+    return %2 : tensor<2x{rows}x{n}xf32>
+  }}
+}}
+"""
+    folded = lowered(text, "tg-decompose{targets=cpu},tg-lower-to-linalg,tg-cpu-fold-bias,canonicalize")
+    assert "arith.addf" not in folded and "linalg.fill" not in folded
+    f = CpuFunction(text, [OutputSpec(torch.float32, (2, rows, n))])
+    x, w, b = torch.randn(2, rows, k), torch.randn(n, k), torch.randn(n)
+    torch.testing.assert_close(f(x, w, b)[0], torch.nn.functional.linear(x, w, b), rtol=1e-4, atol=1e-4)

@@ -1,0 +1,87 @@
+// RUN: env DYNAMLIR_VECTOR_BITS=256 dynamlir-opt %s --split-input-file --pass-pipeline='builtin.module(tg-cpu-matmul-kernels{parallel=false})' | filecheck %s
+
+// A zero fill of C just before the matmul is erased: the first k block's accumulators
+// start from zero vectors (6 rows x 2 vectors of 8 lanes), later blocks load C.
+// CHECK-LABEL: func.func @zero_init(
+// CHECK-SAME:    %{{.*}}: memref<24x32xf32>, %{{.*}}: memref<32x16xf32>, %[[C:.*]]: memref<24x16xf32>)
+// CHECK-NOT:     linalg.fill
+// CHECK:         %[[FIRST:.*]] = arith.cmpi eq, %[[K0:.*]], %{{.*}} : index
+// CHECK:         scf.if %[[FIRST]] -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>) {
+// CHECK-NEXT:      %[[Z:.*]] = arith.constant dense<0.000000e+00> : vector<8xf32>
+// CHECK-NEXT:      scf.yield %[[Z]], %[[Z]], %[[Z]], %[[Z]], %[[Z]], %[[Z]], %[[Z]], %[[Z]], %[[Z]], %[[Z]], %[[Z]], %[[Z]] :
+// CHECK-NEXT:    } else {
+// CHECK-NEXT:      vector.load %[[C]]
+// CHECK:         vector.fma
+// CHECK-NOT:     linalg.matmul
+func.func @zero_init(%a: memref<24x32xf32>, %b: memref<32x16xf32>, %c: memref<24x16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<24x16xf32>)
+  linalg.matmul ins(%a, %b : memref<24x32xf32>, memref<32x16xf32>) outs(%c : memref<24x16xf32>)
+  return
+}
+
+// -----
+
+// A bias broadcast written into C (tg-cpu-fold-bias's init) is erased too: the first k
+// block starts every row from the bias vectors.
+// CHECK-LABEL: func.func @bias_init(
+// CHECK-SAME:    %{{.*}}: memref<24x32xf32>, %{{.*}}: memref<32x16xf32>, %[[C:.*]]: memref<24x16xf32>, %[[BIAS:.*]]: memref<16xf32>)
+// CHECK-NOT:     linalg.generic
+// CHECK:         scf.if %{{.*}} -> (vector<8xf32>
+// CHECK-NEXT:      %[[B0:.*]] = vector.load %[[BIAS]][%[[J:.*]]] : memref<16xf32>, vector<8xf32>
+// CHECK-NEXT:      %[[B1:.*]] = vector.load %[[BIAS]][%{{.*}}] : memref<16xf32>, vector<8xf32>
+// CHECK-NEXT:      scf.yield %[[B0]], %[[B1]], %[[B0]], %[[B1]], %[[B0]], %[[B1]], %[[B0]], %[[B1]], %[[B0]], %[[B1]], %[[B0]], %[[B1]] :
+// CHECK-NOT:     linalg.matmul
+#row = affine_map<(d0, d1) -> (d1)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @bias_init(%a: memref<24x32xf32>, %b: memref<32x16xf32>, %c: memref<24x16xf32>, %bias: memref<16xf32>) {
+  linalg.generic {indexing_maps = [#row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%bias : memref<16xf32>) outs(%c : memref<24x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.matmul ins(%a, %b : memref<24x32xf32>, memref<32x16xf32>) outs(%c : memref<24x16xf32>)
+  return
+}
+
+// -----
+
+// C is read between the fill and the matmul: the fill stays and C is loaded as it is.
+// CHECK-LABEL: func.func @fill_kept(
+// CHECK:         linalg.fill
+// CHECK:         memref.copy
+// CHECK-NOT:     scf.if
+// CHECK:         vector.fma
+func.func @fill_kept(%a: memref<24x32xf32>, %b: memref<32x16xf32>, %c: memref<24x16xf32>, %d: memref<24x16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<24x16xf32>)
+  memref.copy %c, %d : memref<24x16xf32> to memref<24x16xf32>
+  linalg.matmul ins(%a, %b : memref<24x32xf32>, memref<32x16xf32>) outs(%c : memref<24x16xf32>)
+  return
+}
+
+// -----
+
+// x @ w^T with many rows reads w (rows contiguous along k) in place: each 8 x 8 block of a
+// panel is 8 row loads of w, a butterfly of shuffles and 8 stores into the packed panel; the
+// k tail (20 is not a multiple of 8) is copied element by element.
+// CHECK-LABEL: func.func @transposed_b(
+// CHECK-SAME:    %{{.*}}: memref<24x20xf32>, %[[W:.*]]: memref<16x20xf32>, %{{.*}}: memref<24x16xf32>)
+// CHECK:         %[[PANEL:.*]] = memref.alloca() {alignment = 64 : i64} : memref<256x16xf32>
+// CHECK:         vector.load %[[W]][%{{.*}}, %{{.*}}] : memref<16x20xf32>, vector<8xf32>
+// CHECK-COUNT-7: vector.load %[[W]]
+// CHECK:         vector.shuffle
+// CHECK:         vector.store %{{.*}}, %[[PANEL]][%{{.*}}, %{{.*}}] : memref<256x16xf32>, vector<8xf32>
+// CHECK:         memref.load %[[W]][%{{.*}}, %{{.*}}] : memref<16x20xf32>
+// CHECK:         memref.store %{{.*}}, %[[PANEL]]
+// CHECK:         vector.load %[[PANEL]]
+// CHECK:         vector.fma
+// CHECK-NOT:     linalg.matmul
+#a = affine_map<(m, n, k) -> (m, k)>
+#bt = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @transposed_b(%x: memref<24x20xf32>, %w: memref<16x20xf32>, %c: memref<24x16xf32>) {
+  linalg.matmul indexing_maps = [#a, #bt, #c]
+      ins(%x, %w : memref<24x20xf32>, memref<16x20xf32>) outs(%c : memref<24x16xf32>)
+  return
+}
