@@ -11,6 +11,7 @@ from torch_mlir.dialects import func, linalg
 from torch_mlir.rewrite import RewritePatternSet, apply_patterns_and_fold_greedily
 
 from .cpu_bias import fold_bias
+from .cpu_fuse_loops import fuse_parallel_loops
 from .cpu_math import expand_math
 from .cpu_matmul import rewrite_matmuls
 from .cpu_parallel import dispatch_parallel_calls, outline_parallel_loops
@@ -46,6 +47,17 @@ def cpu_expand_math(module, pass_):
     them no longer call libm and vectorize.
     """
     expand_math(module)
+
+
+@register_pass("tg-cpu-fuse-parallel-loops")
+def fuse_parallel(module, pass_):
+    """Fuse consecutive scf.parallel nests over their common outer dims when each iteration
+    only depends on itself (Note [row fusion], lowering/cpu_fuse_loops.py): softmax and
+    layer_norm become one nest over rows.
+
+    Requires: bufferized loops.  Produces: fewer, fused top-level scf.parallel nests.
+    """
+    fuse_parallel_loops(module)
 
 
 @register_pass("tg-cpu-outline-parallel")
@@ -182,6 +194,7 @@ CPU_LOWER_LINALG = ",".join(
         "tg-cpu-transpose-kernels",
         "tg-cpu-conv-kernels",
         "func.func(convert-linalg-to-parallel-loops)",
+        "tg-cpu-fuse-parallel-loops",
         "tg-cpu-outline-parallel",
         "canonicalize",
         "expand-strided-metadata",

@@ -441,7 +441,7 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
     a, b, c) function over its batches (or rows), which tg-cpu-omp-dispatch spreads over
     threads (see Note [cpu parallel loops] in lowering/cpu_parallel.py).
     """
-    from .cpu_parallel import MIN_WORK, PREFIX, next_index
+    from .cpu_parallel import MIN_WORK, PREFIX, mark_noalias, next_index
 
     found = ops_named(module, "linalg.matmul", "linalg.batch_matmul")
     body = module.regions[0].blocks[0]
@@ -465,6 +465,7 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
                 with ir.InsertionPoint(body):
                     fn = func.FuncOp(name, ([idx] * 3 + [v.type for v in operands], []),
                                      visibility="private")
+                    mark_noalias(fn, operands)
                     entry = fn.add_entry_block()
                 with ir.InsertionPoint(entry):
                     args = list(entry.arguments)

@@ -103,6 +103,30 @@ def _captures(op) -> list[ir.Value]:
     return list(seen)
 
 
+NOALIAS = "dynamlir.noalias_pointers"
+
+
+def mark_noalias(fn, args: list[ir.Value]) -> None:
+    """Record on outlined function `fn`, whose arguments after (lo, hi, step) are `args`,
+    which aligned pointers of its lowered LLVM signature may be `noalias`: those of memref
+    arguments whose buffer (through views) no other argument shares. `tg-cpu-omp-dispatch`
+    puts the attribute on them, so LLVM promotes reduction accumulators to registers and
+    vectorizes without runtime alias checks (Note [cpu parallel loops])."""
+    from .cpu_fuse_loops import buffer_of
+
+    roots = [buffer_of(v) for v in args if isinstance(v.type, ir.MemRefType)]
+    positions, pos = [], 3  # lo, hi, step
+    for v in args:
+        if isinstance(v.type, ir.MemRefType):
+            root = buffer_of(v)
+            if sum(1 for other in roots if other == root) == 1:
+                positions.append(pos + 1)  # (allocated, aligned, offset, sizes..., strides...)
+            pos += 3 + 2 * ir.MemRefType(v.type).rank
+        else:
+            pos += 1
+    fn.attributes[NOALIAS] = ir.DenseI64ArrayAttr.get(positions)
+
+
 def outline_loop(loop, name: str, body_block: ir.Block) -> None:
     """Move scf.parallel `loop` into @name(lo, hi, step, captures...) (see the Note)."""
     idx = ir.IndexType.get()
@@ -112,6 +136,7 @@ def outline_loop(loop, name: str, body_block: ir.Block) -> None:
     consts = [v for v in _captures(loop) if _is_constant(v)]
     with ir.InsertionPoint(body_block), loop.location:
         fn = func.FuncOp(name, ([idx, idx, idx] + [v.type for v in caps], []), visibility="private")
+        mark_noalias(fn, caps)
         entry = fn.add_entry_block()
         with ir.InsertionPoint(entry):
             ret = func.ReturnOp([])
@@ -244,9 +269,27 @@ def dispatch_parallel_calls(module: ir.Operation) -> int:
     texts += [_launcher_text(n, ts) for n, ts in arg_types.items()]
     # Declarations of the targets make the text parse on its own; they are not moved.
     decls = [f"llvm.func @{n}({', '.join(ts)})" for n, ts in arg_types.items()]
+    for op in body.operations:
+        if op.operation.name == "llvm.func" and NOALIAS in op.attributes:
+            _set_noalias(op.operation)
     parsed = ir.Module.parse("\n".join(texts + decls))
     for op in list(parsed.body.operations)[: -len(decls)]:
         body.append(op.operation)
     for op, callee in calls:
         op.attributes["callee"] = ir.FlatSymbolRefAttr.get(f"{callee}_launch")
     return len(calls)
+
+
+def _set_noalias(fn) -> None:
+    """`noalias` on the argument positions `mark_noalias` recorded."""
+    positions = set(ir.DenseI64ArrayAttr(fn.attributes[NOALIAS]))
+    n_args = len(ir.TypeAttr(fn.attributes["function_type"]).value.inputs)
+    old = list(ir.ArrayAttr(fn.attributes["arg_attrs"])) if "arg_attrs" in fn.attributes else []
+    attrs = []
+    for i in range(n_args):
+        entries = {a.name: a.attr for a in ir.DictAttr(old[i])} if i < len(old) else {}
+        if i in positions:
+            entries["llvm.noalias"] = ir.UnitAttr.get()
+        attrs.append(ir.DictAttr.get(entries))
+    fn.attributes["arg_attrs"] = ir.ArrayAttr.get(attrs)
+    del fn.attributes[NOALIAS]

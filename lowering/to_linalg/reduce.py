@@ -25,12 +25,21 @@ def _int_bounds(t: ir.Type) -> tuple[int, int]:
     return (0, 1) if w == 1 else (-(2 ** (w - 1)), 2 ** (w - 1) - 1)
 
 
+def _reassociable(op):
+    """`op` marked reassoc: a float sum or product over a row may be computed in vector lanes
+    (partial sums added at the end), as eager's reductions are; without the flag LLVM keeps one
+    sequential chain of adds, one 4-cycle latency per element."""
+    def combine(a, b):
+        return op(a, b, fastmath=ir.Attribute.parse("#arith.fastmath<reassoc>"))
+    return combine
+
+
 def _init_and_combine(cls, t: ir.Type):
     f = is_float(t)
     if cls is R.ReduceSumOp:
-        return 0, (arith.addf if f else (arith.ori if is_bool(t) else arith.addi))
+        return 0, (_reassociable(arith.addf) if f else (arith.ori if is_bool(t) else arith.addi))
     if cls is R.ReduceProdOp:
-        return 1, (arith.mulf if f else (arith.andi if is_bool(t) else arith.muli))
+        return 1, (_reassociable(arith.mulf) if f else (arith.andi if is_bool(t) else arith.muli))
     if cls is R.ReduceMaxOp:  # maximumf propagates NaN, as torch.amax
         return (-pymath.inf if f else _int_bounds(t)[0]), (arith.maximumf if f else (arith.maxui if is_bool(t) else arith.maxsi))
     if cls is R.ReduceMinOp:
