@@ -4,7 +4,7 @@
     python -m dynamlir.bench.run --quick    # fewer repeats, no 12-block compile, no warm-cache probe
 
 Per workload and backend: compile seconds (first call: capture + compile + run), median
-latency after warm-up, speedup vs eager, ratio vs inductor (>1: faster than inductor),
+latency after warm-up (backends timed in alternating rounds), speedup vs eager, ratio vs inductor (>1: faster than inductor),
 GFLOP/s where the FLOP count is known, and the max abs error vs eager (outputs, or
 parameter gradients for training steps). A benchmark, not a test: it asserts nothing.
 """
@@ -111,15 +111,23 @@ WORKLOADS = [
 ]
 
 
-def median_time(fn: Callable, repeat: int, warmup: int = 3) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
+def interleaved_medians(steps: dict[str, Callable], repeat: int, warmup: int = 3,
+                        rounds: int = 5) -> dict[str, float]:
+    """Median seconds per step of each backend, timed in `rounds` alternating rounds of
+    repeat/rounds steps each, so that a slow phase of a shared machine (frequency, a noisy
+    neighbour) lands on every backend alike instead of on whichever ran then."""
+    for fn in steps.values():
+        for _ in range(warmup):
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    per_round = max(1, repeat // rounds)
+    for _ in range(rounds):
+        for name, fn in steps.items():
+            for _ in range(per_round):
+                start = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - start)
+    return {name: sorted(ts)[len(ts) // 2] for name, ts in times.items()}
 
 
 def compiled(model, backend: str):
@@ -150,6 +158,7 @@ def run_workload(w: Workload, repeat: int, backends) -> dict[str, Result]:
         base.train(w.train)
     reference = None
     results: dict[str, Result] = {}
+    steps: dict[str, Callable] = {}
     for backend in backends:
         res = Result()
         model = copy.deepcopy(base)
@@ -171,10 +180,13 @@ def run_workload(w: Workload, repeat: int, backends) -> dict[str, Result]:
             if reference is None:
                 reference = got
             res.error = max((g - r).abs().max().item() for g, r in zip(got, reference))
-            res.latency_s = median_time(step, repeat)
+            step()  # a failure here is this backend's row, not the timing loop's
+            steps[backend] = step
         except Exception as e:  # noqa: BLE001 - a benchmark reports failures as rows
             res.failed = f"{type(e).__name__}: {str(e).splitlines()[0][:80]}"
         results[backend] = res
+    for backend, latency in interleaved_medians(steps, repeat).items():
+        results[backend].latency_s = latency
     return results
 
 

@@ -56,6 +56,29 @@ class Parsed:
         self.buffer_name = buffer_name  # the name the parser put in locations, if not ours
 
 
+# linalg's custom syntax `... outs(...) permutation = [1, 0]` (transpose; `dimensions` for
+# broadcast and reduce): upstream's parser dereferences a null attribute, a segmentation
+# fault, when the list is malformed (`[1, 0, ]`, `[1 0]`, `x`, nothing). Checked first.
+_INT_LIST_KEYWORD = re.compile(r"\)\s*(permutation|dimensions)\s*=[ \t]*")
+_INT_LIST = re.compile(r"\[\s*(?:-?\d+\s*(?:,\s*-?\d+\s*)*)?\]")
+
+
+def _check_int_lists(text: str, name: str, collector) -> None:
+    """A diagnostic (and ParseFailed) for a malformed integer list of linalg's custom syntax."""
+    from .diagnostics import Diag
+
+    code = re.sub(r"//[^\n]*", lambda m: " " * len(m.group(0)), text)  # comments hold no IR
+    for m in _INT_LIST_KEYWORD.finditer(code):
+        if _INT_LIST.match(code, m.end()):
+            continue
+        line = code.count("\n", 0, m.end()) + 1
+        col = m.end() - (code.rfind("\n", 0, m.end()) + 1) + 1
+        collector.diags.append(Diag(
+            "error", f"expected a list of integers like [1, 0] after '{m.group(1)} ='", name, line, col
+        ))
+        raise ParseFailed()
+
+
 def parse_module(text: str, name: str, collector) -> Parsed:
     """Parse `text` as mlir-opt does: a lone builtin.module is the module, anything else is
     wrapped in an implicit one. Must run under the context (and a Location) of `collector`.
@@ -65,6 +88,7 @@ def parse_module(text: str, name: str, collector) -> Parsed:
     the first line when that line holds no IR (so no column moves), otherwise upstream's
     implicit module parse is used and its buffer name '-' is renamed when reporting.
     """
+    _check_int_lists(text, name, collector)
     before = len(collector.diags)
     try:
         op = ir.Operation.parse(text, source_name=name).operation
