@@ -19,7 +19,9 @@ Packing copies the KC x NR panel into a contiguous stack buffer once per (k0, j)
 it for every row tile: the micro-kernel then streams 64 KB from L1/L2 instead of touching
 KC rows of B, each on its own page when B is wide (TLB misses). Measured 1-thread on the
 1024^3 and 64x2048x2048 matmuls: 0.67x -> 0.73x and 0.90x -> 1.04x of eager.
-A may have any layout (its elements are loaded one at a time), so A^T costs nothing. MR x NV
+A may have any layout (its elements are loaded one at a time), so A^T costs nothing.
+Threads share out column tiles when there are enough of them (each then packs only its own
+panels), else row tiles (every thread packs the whole of B). MR x NV
 is sized to the vector register file (24 of AVX-512's 32 zmm, 12 of AVX2's 16 ymm). Ops
 whose B or C is not unit-stride along n, or whose element type is not a float, are left to
 convert-linalg-to-loops.
@@ -171,7 +173,9 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
     sizes = {d: _size(p, d) for d in range(4 if p["batch"] else 3)}
     m, n, k = p["m"], p["n"], p["k"]
     M, N, K = sizes[m], sizes[n], sizes[k]
-    row_lo, row_hi = (_c(0), M) if outer is None or p["batch"] else outer
+    split_cols = outer is not None and not p["batch"] and p.get("split") == "n"
+    row_lo, row_hi = (_c(0), M) if outer is None or p["batch"] or split_cols else outer
+    col_lo, col_hi = outer if split_cols else (_c(0), N)
 
     def index(dmap, env):
         return [env[d] for d in dmap]
@@ -289,12 +293,12 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
 
     def k_block(env, k0):
         k1 = arith.minsi(arith.addi(k0, _c(KC)), K)
-        n_wide = _split(N, nv * vl)
-        n_vec = _split(N, vl)
+        n_wide = arith.addi(col_lo, _split(arith.subi(col_hi, col_lo), nv * vl))
+        n_vec = arith.addi(n_wide, _split(arith.subi(col_hi, n_wide), vl))
         for lo, hi, step, nvec, width in (
-            (_c(0), n_wide, nv * vl, nv, vl),
+            (col_lo, n_wide, nv * vl, nv, vl),
             (n_wide, n_vec, vl, 1, vl),
-            (n_vec, N, 1, 1, 1),
+            (n_vec, col_hi, 1, 1, 1),
         ):
             _for(lo, hi, step, lambda j, nvec=nvec, width=width:
                  rows_loops({**env, n: j}, nvec, width, k0, k1))
@@ -426,6 +430,22 @@ def find_init(op, c: ir.Value):
     return None
 
 
+def _split_dim(p: dict) -> str:
+    """Which dim of a (non-batched) matmul the threads share out: "n" (column tiles, each
+    thread packing only its own panels of B) when there are enough wide column tiles,
+    else "m" (row tiles; every thread packs all of B: with few rows per thread, packing
+    costs as much as the FMAs, e.g. 64 rows x 2048^2)."""
+    if p["batch"] or p["form"] != "nn":
+        return "m"
+    _, nv, vl = tile_shape(ir.FloatType(p["elem"]).width)
+    rows = ir.MemRefType(p["a"].type).shape[p["da"].index(p["m"])]
+    cols = ir.MemRefType(p["b"].type).shape[p["db"].index(p["n"])]
+    dyn = ir.ShapedType.get_dynamic_size()
+    tiles = cols // (nv * vl) if cols != dyn else 0
+    few_rows = rows != dyn and rows < 32 * 8
+    return "n" if tiles >= 8 or (few_rows and tiles >= 2) else "m"
+
+
 def _static_work(p: dict) -> int:
     work = 1
     for key in ("a", "b", "c"):
@@ -451,6 +471,7 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
         p = plan(op.opview)
         if p is None:
             continue
+        p["split"] = _split_dim(p)
         k_size = ir.MemRefType(p["a"].type).shape[p["da"].index(p["k"])]
         found_init = find_init(op, p["c"]) if k_size > 0 else None  # K = 0 keeps C's writer
         if found_init is not None:
@@ -475,10 +496,14 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
                     emit(inner, (args[0], args[1]))
                     func.ReturnOp([])
                 with ir.InsertionPoint(op):
-                    outer = _size(p, 0) if p["batch"] else _size(p, p["m"])
-                    mr = tile_shape(ir.FloatType(p["elem"]).width)[0] if p["form"] == "nn" else (
-                        4 if host_vector_bits() >= 512 else 3)
-                    step = 1 if p["batch"] else mr
+                    mr, nv, vl = tile_shape(ir.FloatType(p["elem"]).width)
+                    if p["batch"]:
+                        outer, step = _size(p, 0), 1
+                    elif p["split"] == "n":
+                        outer, step = _size(p, p["n"]), nv * vl
+                    else:
+                        outer = _size(p, p["m"])
+                        step = mr if p["form"] == "nn" else (4 if host_vector_bits() >= 512 else 3)
                     func.CallOp([], ir.FlatSymbolRefAttr.get(name), [_c(0), outer, _c(step), *operands])
             else:
                 with ir.InsertionPoint(op):

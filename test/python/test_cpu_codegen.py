@@ -266,3 +266,18 @@ def test_bias_starts_the_matmul_accumulators(rows):
     f = CpuFunction(text, [OutputSpec(torch.float32, (2, rows, n))])
     x, w, b = torch.randn(2, rows, k), torch.randn(n, k), torch.randn(n)
     torch.testing.assert_close(f(x, w, b)[0], torch.nn.functional.linear(x, w, b), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("a_shape,b_shape", [((40, 300), (300, 530)), ((300, 70), (70, 1100))])
+def test_threaded_matmul_split_over_columns_matches(a_shape, b_shape):
+    # Enough wide column tiles: threads share out columns (each packs its own panels of B);
+    # 530 and 1100 leave a vector tail and a scalar tail on the last thread's share.
+    text, out = mm_module(a_shape, b_shape)
+    buffers = lowered(text, "tg-decompose{targets=cpu},tg-lower-to-linalg,"
+                      "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion="
+                      "identity-layout-map},tg-cpu-matmul-kernels")
+    n = b_shape[1]
+    assert f"call @dynamlir_par_0(%c0, %c{n}, %c" in buffers.replace("%c0_0", "%c0")
+    f = CpuFunction(text, [OutputSpec(torch.float32, out)])
+    a, b = torch.randn(a_shape), torch.randn(b_shape)
+    torch.testing.assert_close(f(a, b)[0], a @ b, rtol=1e-4, atol=1e-4)
