@@ -271,9 +271,12 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
 
         def tail(kk):
             r = arith.subi(kk, k0)
-            for c in range(nvec * vl):
-                x = memref.load(p["b"], index(p["db"], {**env, k: kk, n: cols[c]}))
-                memref.store(x, panel, [r, _c(c)])
+
+            def column(c):
+                x = memref.load(p["b"], index(p["db"], {**env, k: kk, n: arith.addi(j, c)}))
+                memref.store(x, panel, [r, c])
+
+            _for(_c(0), _c(nvec * vl), 1, column)
 
         _for(k0, k_full, vl, block)
         _for(k_full, k1, 1, tail)

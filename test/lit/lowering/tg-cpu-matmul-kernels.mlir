@@ -72,7 +72,8 @@ func.func @fill_kept(%a: memref<24x32xf32>, %b: memref<32x16xf32>, %c: memref<24
 // CHECK-COUNT-7: vector.load %[[W]]
 // CHECK:         vector.shuffle
 // CHECK:         vector.store %{{.*}}, %[[PANEL]][%{{.*}}, %{{.*}}] : memref<256x16xf32>, vector<8xf32>
-// CHECK:         memref.load %[[W]][%{{.*}}, %{{.*}}] : memref<16x20xf32>
+// CHECK:         scf.for
+// CHECK:           memref.load %[[W]][%{{.*}}, %{{.*}}] : memref<16x20xf32>
 // CHECK:         memref.store %{{.*}}, %[[PANEL]]
 // CHECK:         vector.load %[[PANEL]]
 // CHECK:         vector.fma
