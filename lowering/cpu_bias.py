@@ -23,16 +23,8 @@ from __future__ import annotations
 from torch_mlir import ir
 from torch_mlir.dialects import linalg
 
+from .cpu_matmul import _dims
 from .registry import ops_named
-
-
-def _dims(amap: ir.AffineMap) -> list[int] | None:
-    out = []
-    for e in amap.results:
-        if not isinstance(e, ir.AffineDimExpr):
-            return None
-        out.append(e.position)
-    return out
 
 
 def _single_use(v: ir.Value) -> bool:

@@ -35,7 +35,7 @@ from torch_mlir.dialects import scf
 
 _VIEWS = ("memref.expand_shape", "memref.collapse_shape")
 # Other ops whose result aliases their operand: followed to find the buffer, never aligned.
-_ALIASES = (*_VIEWS, "memref.subview", "memref.cast", "memref.reinterpret_cast",
+ALIASES = (*_VIEWS, "memref.subview", "memref.cast", "memref.reinterpret_cast",
             "memref.transpose", "memref.view")
 _MOVABLE = ("memref.alloc", "arith.constant", *_VIEWS)
 _ACCESSES = ("memref.load", "memref.store", "vector.load", "vector.store")
@@ -92,7 +92,7 @@ def _view_keeps_leading(view, r: int) -> bool:
 def _root(v: ir.Value, r: int | None = None) -> tuple[ir.Value, bool]:
     """(the buffer `v` views, whether every view on the way keeps the leading r dims)."""
     keeps = True
-    while isinstance(v.owner, ir.OpView) and v.owner.operation.name in _ALIASES:
+    while isinstance(v.owner, ir.OpView) and v.owner.operation.name in ALIASES:
         if v.owner.operation.name not in _VIEWS or (
             r is not None and not _view_keeps_leading(v.owner, r)
         ):
@@ -124,7 +124,7 @@ class _Footprint:
                     self.accesses.setdefault(root, []).append((op, v))
                     if op.name in _WRITES:
                         self.writes.add(root)
-                elif op.name not in _ALIASES:
+                elif op.name not in ALIASES:
                     self.opaque.add(root)
             return ir.WalkResult.ADVANCE
 
@@ -174,7 +174,7 @@ def _non_unit(t: ir.MemRefType) -> list[int]:
 def _unit_reshapes_only(v: ir.Value) -> bool:
     """Every view from the buffer to `v` only inserts or removes unit dims (identity layouts),
     so the non-unit dims of `v` index the buffer's non-unit dims one to one."""
-    while isinstance(v.owner, ir.OpView) and v.owner.operation.name in _ALIASES:
+    while isinstance(v.owner, ir.OpView) and v.owner.operation.name in ALIASES:
         src = v.owner.operands[0]
         if v.owner.operation.name not in _VIEWS or (
             _non_unit(ir.MemRefType(src.type)) != _non_unit(ir.MemRefType(v.type))

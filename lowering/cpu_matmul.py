@@ -372,17 +372,6 @@ def emit_dot(p: dict, outer) -> None:
         body({})
 
 
-_VIEWS = ("memref.expand_shape", "memref.collapse_shape", "memref.subview", "memref.cast",
-          "memref.reinterpret_cast")
-
-
-def _root(v: ir.Value) -> ir.Value:
-    """The buffer `v` is a view of (through view-like ops)."""
-    while isinstance(v.owner, ir.OpView) and v.owner.operation.name in _VIEWS:
-        v = v.owner.operands[0]
-    return v
-
-
 def _init_kind(op) -> tuple[str, ir.Value | None] | None:
     """("zero", None) for a linalg.fill of 0.0, ("bias", b) for a linalg.generic that
     broadcasts the 1-D unit-stride b along C's rows; None for anything else."""
@@ -415,14 +404,16 @@ def find_init(op, c: ir.Value):
 
     Scans back through op's block; any other use of C's buffer (or a view of it) in between
     keeps C as it is."""
-    root = _root(c)
+    from .cpu_fuse_loops import ALIASES, buffer_of
+
+    root = buffer_of(c)
     block_ops = list(op.block.operations)
     at = next(i for i, o in enumerate(block_ops) if o.operation == op)
     for prev in reversed(block_ops[:at]):
         prev = prev.operation
-        if prev.name in _VIEWS:
+        if prev.name in ALIASES:
             continue
-        touches = [v for v in prev.operands if isinstance(v.type, ir.MemRefType) and _root(v) == root]
+        touches = [v for v in prev.operands if isinstance(v.type, ir.MemRefType) and buffer_of(v) == root]
         if not touches:
             continue
         if prev.name in ("linalg.fill", "linalg.generic") and list(prev.operands)[-1] == c and (
