@@ -398,6 +398,19 @@ def _init_kind(op) -> tuple[str, ir.Value | None] | None:
     return "bias", src
 
 
+def _operands_within(op) -> list[ir.Value]:
+    """The operands of `op` and of every op nested in its regions (a loop reads buffers
+    from its body, not through its own operands)."""
+    found = []
+
+    def visit(inner):
+        found.extend(inner.operands)
+        return ir.WalkResult.ADVANCE
+
+    op.walk(visit)
+    return found
+
+
 def find_init(op, c: ir.Value):
     """The op that last wrote C before `op` when it only sets C's start value (a zero fill
     or a bias broadcast, Note [matmul accumulator init]), with its kind; else None.
@@ -413,7 +426,8 @@ def find_init(op, c: ir.Value):
         prev = prev.operation
         if prev.name in ALIASES:
             continue
-        touches = [v for v in prev.operands if isinstance(v.type, ir.MemRefType) and buffer_of(v) == root]
+        touches = [v for v in _operands_within(prev)
+                   if isinstance(v.type, ir.MemRefType) and buffer_of(v) == root]
         if not touches:
             continue
         if prev.name in ("linalg.fill", "linalg.generic") and list(prev.operands)[-1] == c and (

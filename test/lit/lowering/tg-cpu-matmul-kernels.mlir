@@ -86,3 +86,25 @@ func.func @transposed_b(%x: memref<24x20xf32>, %w: memref<16x20xf32>, %c: memref
       ins(%x, %w : memref<24x20xf32>, memref<16x20xf32>) outs(%c : memref<24x16xf32>)
   return
 }
+
+// -----
+
+// A loop between the fill and the matmul reads C in its body: the fill stays.
+// CHECK-LABEL: func.func @fill_read_in_loop(
+// CHECK:         linalg.fill
+// CHECK:         scf.for
+// CHECK-NOT:     scf.if
+// CHECK:         vector.fma
+func.func @fill_read_in_loop(%a: memref<24x32xf32>, %b: memref<32x16xf32>, %c: memref<24x16xf32>, %d: memref<24xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c24 = arith.constant 24 : index
+  linalg.fill ins(%zero : f32) outs(%c : memref<24x16xf32>)
+  scf.for %i = %c0 to %c24 step %c1 {
+    %v = memref.load %c[%i, %c0] : memref<24x16xf32>
+    memref.store %v, %d[%i] : memref<24xf32>
+  }
+  linalg.matmul ins(%a, %b : memref<24x32xf32>, memref<32x16xf32>) outs(%c : memref<24x16xf32>)
+  return
+}
