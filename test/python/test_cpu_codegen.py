@@ -281,3 +281,15 @@ def test_threaded_matmul_split_over_columns_matches(a_shape, b_shape):
     f = CpuFunction(text, [OutputSpec(torch.float32, out)])
     a, b = torch.randn(a_shape), torch.randn(b_shape)
     torch.testing.assert_close(f(a, b)[0], a @ b, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("a_shape,b_shape", [((300, 530), (300, 70)), ((270, 100), (270, 700)),
+                                             ((2, 40, 131), (2, 40, 65))])
+def test_transposed_lhs_packed_panels_match(a_shape, b_shape):
+    # A^T @ B (a weight gradient's form): full row tiles of A^T packed per k block (300 and
+    # 270 span two KC blocks), row tails (530, 100, 131 are not multiples of the tile) read
+    # in place; threaded over rows or columns, and batched.
+    text, out = mm_module(a_shape, b_shape, transpose_a=True)
+    f = CpuFunction(text, [OutputSpec(torch.float32, out)])
+    a, b = torch.randn(a_shape), torch.randn(b_shape)
+    torch.testing.assert_close(f(a, b)[0], a.transpose(-1, -2) @ b, rtol=1e-4, atol=1e-4)
