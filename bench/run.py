@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import os
 import subprocess
 import sys
@@ -171,17 +172,17 @@ def run_workload(w: Workload, repeat: int, backends) -> dict[str, Result]:
                 fn(*inputs).float().pow(2).mean().backward()
                 res.compile_s = time.perf_counter() - start
                 got = [p.grad.detach().clone() for p in model.parameters()]
-                step = lambda: train_step(model, fn, inputs, opt)  # noqa: E731
+                step = functools.partial(train_step, model, fn, inputs, opt)
             else:
                 start = time.perf_counter()
                 got = [infer_step(fn, inputs).detach().clone()]
                 res.compile_s = time.perf_counter() - start
-                step = lambda: infer_step(fn, inputs)  # noqa: E731
+                step = functools.partial(infer_step, fn, inputs)
             if reference is None:
                 reference = got
             res.error = max((g - r).abs().max().item() for g, r in zip(got, reference))
             step()  # a failure here is this backend's row, not the timing loop's
-            steps[backend] = step
+            steps[backend] = step  # bound to this backend's model and compiled function
         except Exception as e:  # noqa: BLE001 - a benchmark reports failures as rows
             res.failed = f"{type(e).__name__}: {str(e).splitlines()[0][:80]}"
         results[backend] = res
