@@ -6,7 +6,7 @@ Two steps, because a thread pool needs a C function pointer and one `void *` of 
 
 1. On buffers (`tg-cpu-outline-parallel`): each top-level scf.parallel with enough work is
    moved into `func.func private @dynamlir_par_<n>(%lo, %hi, %step, captures...)` whose
-   first parallel dimension runs over [lo, hi); the loop becomes a call over the full
+   first parallel dimension with a trip count other than 1 runs over [lo, hi); the loop becomes a call over the full
    range. Constants are cloned into the body (they stay foldable). The matmul kernel
    emits its row-range functions in the same form directly (lowering/cpu_matmul.py).
 2. In the LLVM dialect (`tg-cpu-omp-dispatch`), where every argument is a plain LLVM
@@ -131,7 +131,8 @@ def outline_loop(loop, name: str, body_block: ir.Block) -> None:
     """Move scf.parallel `loop` into @name(lo, hi, step, captures...) (see the Note)."""
     idx = ir.IndexType.get()
     n = len(loop.operands) // 3
-    lo, hi, step = loop.operands[0], loop.operands[n], loop.operands[2 * n]
+    d = _threaded_dim(loop)
+    lo, hi, step = loop.operands[d], loop.operands[n + d], loop.operands[2 * n + d]
     caps = [v for v in _captures(loop) if not _is_constant(v)]
     consts = [v for v in _captures(loop) if _is_constant(v)]
     with ir.InsertionPoint(body_block), loop.location:
@@ -159,8 +160,18 @@ def outline_loop(loop, name: str, body_block: ir.Block) -> None:
         return ir.WalkResult.ADVANCE
 
     loop.walk(remap)
-    loop.operands[0] = entry.arguments[0]
-    loop.operands[n] = entry.arguments[1]
+    loop.operands[d] = entry.arguments[0]
+    loop.operands[n + d] = entry.arguments[1]
+
+
+def _threaded_dim(loop) -> int:
+    """The dim the threads share out: the first whose trip count is not statically 1 (a
+    batch of one would otherwise leave a fused nest over (1, rows) on a single thread)."""
+    n = len(loop.operands) // 3
+    for d in range(n):
+        if _static_trip(loop.operands[d], loop.operands[n + d], loop.operands[2 * n + d]) != 1:
+            return d
+    return 0
 
 
 def _is_constant(v: ir.Value) -> bool:

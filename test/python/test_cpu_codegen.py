@@ -293,3 +293,26 @@ def test_transposed_lhs_packed_panels_match(a_shape, b_shape):
     f = CpuFunction(text, [OutputSpec(torch.float32, out)])
     a, b = torch.randn(a_shape), torch.randn(b_shape)
     torch.testing.assert_close(f(a, b)[0], a.transpose(-1, -2) @ b, rtol=1e-4, atol=1e-4)
+
+
+def test_batch_of_one_shares_rows_across_threads():
+    # softmax over (1, 64, 256): the fused nest over (1, 64) rows is threaded over its 64
+    # rows, not over the batch dim of trip count 1.
+    t = "tensor<1x64x256xf32>"
+    text = f"""module {{
+  func.func @main(%x: {t}) -> {t} {{
+    %0 = "tg.softmax"(%x) {{dim = -1 : i64}} : ({t}) -> {t}
+    return %0 : {t}
+  }}
+}}
+"""
+    from dynamlir.lowering.cpu import CPU_LOWER_LINALG
+
+    steps = CPU_LOWER_LINALG.split(",")
+    upto = ",".join(steps[: steps.index("tg-cpu-outline-parallel") + 1])
+    ir_text = lowered(text, f"tg-decompose{{targets=cpu}},tg-lower-to-linalg,{upto}")
+    calls = [ln for ln in ir_text.splitlines() if "call @dynamlir_par_" in ln]
+    assert len(calls) == 1 and "(%c0, %c64, %c1" in calls[0], calls
+    f = CpuFunction(text, [OutputSpec(torch.float32, (1, 64, 256))])
+    x = torch.randn(1, 64, 256)
+    torch.testing.assert_close(f(x)[0], torch.softmax(x, -1), rtol=1e-5, atol=1e-6)
