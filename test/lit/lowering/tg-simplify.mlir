@@ -60,3 +60,40 @@ func.func @shared_product(%a: tensor<4x8xf32>, %b: tensor<8x6xf32>) -> (tensor<4
   %1 = "tg.permute"(%0) {perm = [1, 0]} : (tensor<4x6xf32>) -> tensor<6x4xf32>
   return %0, %1 : tensor<4x6xf32>, tensor<6x4xf32>
 }
+
+// -----
+
+// The gradient of a three-way split: three zero-padded slices summed become one
+// concatenation (Note [sums of padded gradients]); a zero piece spanning two pieces of the
+// other side is cut.
+// CHECK-LABEL: func.func @split_gradient(
+// CHECK-SAME:    %[[DQ:.*]]: tensor<2x3x4xf32>, %[[DK:.*]]: tensor<2x3x4xf32>, %[[DV:.*]]: tensor<2x3x4xf32>)
+// CHECK-NEXT:    %[[QK:.*]] = "tg.cat"(%[[DQ]], %[[DK]]) {dim = 2 : i64}
+// CHECK-NEXT:    %[[QKV:.*]] = "tg.cat"(%[[QK]], %[[DV]]) {dim = 2 : i64}
+// CHECK-NEXT:    return %[[QKV]]
+func.func @split_gradient(%dq: tensor<2x3x4xf32>, %dk: tensor<2x3x4xf32>, %dv: tensor<2x3x4xf32>) -> tensor<2x3x12xf32> {
+  %z = "tg.constant"() {value = dense<0.0> : tensor<f32>} : () -> tensor<f32>
+  %z8 = "tg.broadcast_to"(%z) : (tensor<f32>) -> tensor<2x3x8xf32>
+  %z4 = "tg.broadcast_to"(%z) : (tensor<f32>) -> tensor<2x3x4xf32>
+  %a = "tg.cat"(%z8, %dv) {dim = 2 : i64} : (tensor<2x3x8xf32>, tensor<2x3x4xf32>) -> tensor<2x3x12xf32>
+  %b0 = "tg.cat"(%z4, %dk) {dim = 2 : i64} : (tensor<2x3x4xf32>, tensor<2x3x4xf32>) -> tensor<2x3x8xf32>
+  %b = "tg.cat"(%b0, %z4) {dim = 2 : i64} : (tensor<2x3x8xf32>, tensor<2x3x4xf32>) -> tensor<2x3x12xf32>
+  %s = "tg.add"(%a, %b) : (tensor<2x3x12xf32>, tensor<2x3x12xf32>) -> tensor<2x3x12xf32>
+  %c = "tg.cat"(%dq, %z8) {dim = -1 : i64} : (tensor<2x3x4xf32>, tensor<2x3x8xf32>) -> tensor<2x3x12xf32>
+  %r = "tg.add"(%s, %c) : (tensor<2x3x12xf32>, tensor<2x3x12xf32>) -> tensor<2x3x12xf32>
+  return %r : tensor<2x3x12xf32>
+}
+
+// -----
+
+// Pieces that do not line up and are not zeros stay an add of concatenations.
+// CHECK-LABEL: func.func @misaligned(
+// CHECK:         "tg.cat"
+// CHECK:         "tg.cat"
+// CHECK:         "tg.add"
+func.func @misaligned(%a: tensor<3x8xf32>, %b: tensor<3x4xf32>, %c: tensor<3x4xf32>, %d: tensor<3x8xf32>) -> tensor<3x12xf32> {
+  %x = "tg.cat"(%a, %b) {dim = 1 : i64} : (tensor<3x8xf32>, tensor<3x4xf32>) -> tensor<3x12xf32>
+  %y = "tg.cat"(%c, %d) {dim = 1 : i64} : (tensor<3x4xf32>, tensor<3x8xf32>) -> tensor<3x12xf32>
+  %r = "tg.add"(%x, %y) : (tensor<3x12xf32>, tensor<3x12xf32>) -> tensor<3x12xf32>
+  return %r : tensor<3x12xf32>
+}
