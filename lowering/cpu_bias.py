@@ -50,7 +50,7 @@ def _matmul_of(v: ir.Value):
     expand = None
     if isinstance(owner, ir.OpView) and owner.operation.name == "tensor.expand_shape":
         reassoc = [list(ir.ArrayAttr(g)) for g in ir.ArrayAttr(owner.attributes["reassociation"])]
-        if len(reassoc[-1]) != 1 or not _single_use(owner.operands[0]):
+        if not reassoc or len(reassoc[-1]) != 1 or not _single_use(owner.operands[0]):
             return None
         expand, owner = owner, owner.operands[0].owner
     if not isinstance(owner, ir.OpView) or owner.operation.name not in ("linalg.matmul", "linalg.batch_matmul"):

@@ -64,3 +64,24 @@ func.func @not_folded(%x: tensor<8x4xf32>, %w: tensor<4x6xf32>, %b: tensor<6xf32
   } -> tensor<8x6xf32>
   return %o1, %mm, %o2 : tensor<8x6xf32>, tensor<8x6xf32>, tensor<8x6xf32>
 }
+
+// -----
+
+// A 0-d value reshaped (an expand_shape with no reassociation groups) is not a matmul's
+// result: nothing to fold, and no crash.
+// CHECK-LABEL: func.func @scalar_expand(
+// CHECK:         tensor.expand_shape
+// CHECK:         arith.addf
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d1)>
+func.func @scalar_expand(%s: tensor<f32>, %b: tensor<1xf32>) -> tensor<1x1xf32> {
+  %e = tensor.expand_shape %s [] output_shape [1, 1] : tensor<f32> into tensor<1x1xf32>
+  %o = tensor.empty() : tensor<1x1xf32>
+  %r = linalg.generic {indexing_maps = [#id2, #row, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%e, %b : tensor<1x1xf32>, tensor<1xf32>) outs(%o : tensor<1x1xf32>) {
+  ^bb0(%x: f32, %y: f32, %z: f32):
+    %t = arith.addf %x, %y : f32
+    linalg.yield %t : f32
+  } -> tensor<1x1xf32>
+  return %r : tensor<1x1xf32>
+}
