@@ -4,9 +4,10 @@
     python -m dynamlir.bench.run --quick    # fewer repeats, no 12-block compile, no warm-cache probe
 
 Per workload and backend: compile seconds (first call: capture + compile + run), median
-latency after warm-up (backends timed in alternating rounds), speedup vs eager, ratio vs inductor (>1: faster than inductor),
-GFLOP/s where the FLOP count is known, and the max abs error vs eager (outputs, or
-parameter gradients for training steps). A benchmark, not a test: it asserts nothing.
+latency after warm-up (backends timed in alternating rounds), speedup vs eager, ratio vs
+inductor (>1: faster than inductor), GFLOP/s where the FLOP count is known, and the max
+abs error vs eager (outputs, or parameter gradients for training steps). A benchmark, not
+a test: it asserts nothing.
 """
 
 from __future__ import annotations

@@ -23,24 +23,13 @@ from __future__ import annotations
 from torch_mlir import ir
 from torch_mlir.dialects import linalg
 
-from .cpu_matmul import _dims
+from .cpu_matmul import _dims, is_zero_fill
 from .registry import ops_named
 
 
 def _single_use(v: ir.Value) -> bool:
     uses = list(v.uses)
     return len(uses) == 1
-
-
-def _zero_fill(v: ir.Value) -> bool:
-    owner = v.owner
-    if not isinstance(owner, ir.OpView) or owner.operation.name != "linalg.fill":
-        return False
-    cst = owner.operands[0].owner
-    if not isinstance(cst, ir.OpView) or cst.operation.name != "arith.constant":
-        return False
-    value = cst.attributes["value"]
-    return isinstance(value, ir.FloatAttr) and ir.FloatAttr(value).value == 0.0
 
 
 def _matmul_of(v: ir.Value):
@@ -55,7 +44,10 @@ def _matmul_of(v: ir.Value):
         expand, owner = owner, owner.operands[0].owner
     if not isinstance(owner, ir.OpView) or owner.operation.name not in ("linalg.matmul", "linalg.batch_matmul"):
         return None
-    if not _zero_fill(owner.operands[2]) or not _single_use(owner.results[0]):
+    init = owner.operands[2].owner
+    if not isinstance(init, ir.OpView) or not is_zero_fill(init.operation):
+        return None
+    if not _single_use(owner.results[0]):
         return None
     return owner, expand
 

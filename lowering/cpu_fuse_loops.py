@@ -33,6 +33,8 @@ from __future__ import annotations
 from torch_mlir import ir
 from torch_mlir.dialects import scf
 
+from .cpu_parallel import _static_trip
+
 _VIEWS = ("memref.expand_shape", "memref.collapse_shape")
 # Other ops whose result aliases their operand: followed to find the buffer, never aligned.
 ALIASES = (*_VIEWS, "memref.subview", "memref.cast", "memref.reinterpret_cast",
@@ -140,7 +142,7 @@ class _Footprint:
         if root in self.opaque:
             return False
         ivs = list(self.loop.regions[0].blocks[0].arguments)[:r]
-        trips = [_trip(b) for b in _bounds(self.loop)[:r]]
+        trips = [_static_trip(*b) for b in _bounds(self.loop)[:r]]
         moving = [iv for iv, t in zip(ivs, trips) if t != 1]
         for op, v in self.accesses.get(root, []):
             first = 2 if op.name in _WRITES else 1
@@ -154,17 +156,6 @@ class _Footprint:
             elif not _root(v, r)[1] or len(index) < r or any(x != iv for x, iv in zip(index, ivs)):
                 return False
         return True
-
-
-def _trip(bound) -> int | None:
-    lo, hi, step = bound
-    vals = []
-    for v in (lo, hi, step):
-        owner = v.owner
-        if not (isinstance(owner, ir.OpView) and owner.operation.name == "arith.constant"):
-            return None
-        vals.append(ir.IntegerAttr(owner.attributes["value"]).value)
-    return max(0, -(-(vals[1] - vals[0]) // vals[2]))
 
 
 def _non_unit(t: ir.MemRefType) -> list[int]:

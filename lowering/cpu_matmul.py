@@ -372,17 +372,23 @@ def emit_dot(p: dict, outer) -> None:
         body({})
 
 
+def is_zero_fill(op) -> bool:
+    """`op` is a linalg.fill of the float constant 0.0 (on tensors or buffers)."""
+    if op.name != "linalg.fill":
+        return False
+    cst = op.operands[0].owner
+    if not isinstance(cst, ir.OpView) or cst.operation.name != "arith.constant":
+        return False
+    value = cst.attributes["value"]
+    return isinstance(value, ir.FloatAttr) and ir.FloatAttr(value).value == 0.0
+
+
 def _init_kind(op) -> tuple[str, ir.Value | None] | None:
     """("zero", None) for a linalg.fill of 0.0, ("bias", b) for a linalg.generic that
     broadcasts the 1-D unit-stride b along C's rows; None for anything else."""
     name = op.name
     if name == "linalg.fill":
-        cst = op.operands[0].owner
-        if isinstance(cst, ir.OpView) and cst.operation.name == "arith.constant":
-            value = cst.attributes["value"]
-            if isinstance(value, ir.FloatAttr) and ir.FloatAttr(value).value == 0.0:
-                return "zero", None
-        return None
+        return ("zero", None) if is_zero_fill(op) else None
     if name != "linalg.generic" or len(op.operands) != 2:
         return None
     src, out = op.operands

@@ -6,8 +6,8 @@ Two steps, because a thread pool needs a C function pointer and one `void *` of 
 
 1. On buffers (`tg-cpu-outline-parallel`): each top-level scf.parallel with enough work is
    moved into `func.func private @dynamlir_par_<n>(%lo, %hi, %step, captures...)` whose
-   first parallel dimension with a trip count other than 1 runs over [lo, hi); the loop becomes a call over the full
-   range. Constants are cloned into the body (they stay foldable). The matmul kernel
+   first parallel dimension with a trip count other than 1 runs over [lo, hi); the loop
+   becomes a call over the full range. Constants are cloned into the body (they stay foldable). The matmul kernel
    emits its row-range functions in the same form directly (lowering/cpu_matmul.py).
 2. In the LLVM dialect (`tg-cpu-omp-dispatch`), where every argument is a plain LLVM
    value, each call to @dynamlir_par_<n> is redirected to a launcher that stores its

@@ -69,20 +69,20 @@ class _CompileLock:
     def __init__(self):
         self._lock = threading.RLock()
         self._depth = 0
-        self._gc_was_enabled = False
+        self._gc = None
 
     def __enter__(self):
         self._lock.acquire()
         self._depth += 1
         if self._depth == 1:
-            self._gc_was_enabled = gc.isenabled()
-            gc.disable()
+            self._gc = gc_paused()
+            self._gc.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
         self._depth -= 1
-        if self._depth == 0 and self._gc_was_enabled:
-            gc.enable()
+        if self._depth == 0:
+            self._gc.__exit__(None, None, None)
         self._lock.release()
 
 
