@@ -20,7 +20,7 @@ from torch._functorch.aot_autograd import aot_export_module
 from torch._guards import detect_fake_mode
 
 from ..runtime.cpu import CompileError, CpuFunction, OutputSpec
-from ..runtime import debug
+from ..runtime import debug, llvm_jit
 from .errors import UnsupportedOpError
 from .options import check_option_values
 from .fx_importer import import_graph
@@ -445,6 +445,8 @@ def dynamlir_backend(gm: fx.GraphModule, example_inputs, **options) -> Callable:
     if isinstance(options.get("options"), dict):
         options = {**options.pop("options"), **options}
     check_options(options)
+    if not any(isinstance(t, torch.Tensor) and t.device.type != "cpu" for t in example_inputs):
+        llvm_jit.start_helpers()  # they get ready while this graph is traced and lowered
     try:
         with debug.gc_paused():  # Dynamo's capture is done; export and import are ours
             return compile_cached(gm, example_inputs, options, compile_graph)  # Note [graph cache]

@@ -16,7 +16,7 @@ import torch.fx as fx
 from torch_mlir import ir
 from torch_mlir.dialects import func
 
-from ..dialects import make_context
+from ..dialects import compile_context
 from ..dialects.types import DYN, tensor_type
 from .errors import UnsupportedOpError
 
@@ -118,7 +118,7 @@ def import_graph(gm: fx.GraphModule, name: str = "main") -> ImportedGraph:
     """Import a functionalized ATen graph as `func.func @name` in a tg module (text)."""
     from .aten import IMPORT, lower_node  # noqa: F401  (table fills on import)
 
-    with make_context(), ir.Location.unknown():
+    with compile_context(), ir.Location.unknown():
         module = ir.Module.create()
         placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
         tensor_args = [n for n in placeholders if isinstance(n.meta.get("val"), torch.Tensor)]

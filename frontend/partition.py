@@ -125,13 +125,13 @@ def classify(
     from torch_mlir import ir
     from torch_mlir.dialects import func
 
-    from ..dialects import make_context
+    from ..dialects import compile_context
     from .aten import lower_node
     from .fx_importer import ImportContext, _get_attr, location_of, type_of
 
     forced = forced or {}
     eager: dict[fx.Node, UnsupportedOpError | None] = {}
-    with make_context(), ir.Location.unknown():
+    with compile_context(), ir.Location.unknown():
         module = ir.Module.create()
         with ir.InsertionPoint(module.body):
             fn = func.FuncOp("classify", ([], []))

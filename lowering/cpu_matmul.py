@@ -253,21 +253,26 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
 
     def pack_transposed(env, k0, k1, nvec):
         """The panel from B^T: VL x VL blocks of B^T rows (contiguous along k) transposed in
-        registers (lowering/cpu_transpose.py); the k tail element by element."""
+        registers (lowering/cpu_transpose.py); the k tail element by element. The panel's
+        `nvec` blocks side by side are a loop, not unrolled: one block's loads, butterfly
+        and stores are 300 LLVM instructions that cost 40 ms each to compile."""
         from .cpu_transpose import transpose_rows
 
         vt = ir.VectorType.get([vl], elem)
         j = env[n]
-        cols = [j if c == 0 else arith.addi(j, _c(c)) for c in range(nvec * vl)]
         k_full = arith.addi(k0, _split(arith.subi(k1, k0), vl))
 
         def block(kk):
             r0 = arith.subi(kk, k0)
-            for v in range(nvec):
-                rows = [vector.load(vt, p["b"], index(p["db"], {**env, k: kk, n: cols[v * vl + c]}))
+
+            def one(col0):
+                at = arith.addi(j, col0)
+                rows = [vector.load(vt, p["b"], index(p["db"], {**env, k: kk, n: arith.addi(at, _c(c))}))
                         for c in range(vl)]
                 for r, vec in enumerate(transpose_rows(rows)):
-                    vector.store(vec, panel, [r0 if r == 0 else arith.addi(r0, _c(r)), _c(v * vl)])
+                    vector.store(vec, panel, [r0 if r == 0 else arith.addi(r0, _c(r)), col0])
+
+            _for(_c(0), _c(nvec * vl), vl, one)
 
         def tail(kk):
             r = arith.subi(kk, k0)
@@ -472,15 +477,15 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
     """Replace every kernel-eligible matmul in `module`; returns how many were replaced.
 
     With `parallel`, a big enough one becomes a call of a @dynamlir_par_<n>(lo, hi, step,
-    a, b, c) function over its batches (or rows), which tg-cpu-omp-dispatch spreads over
-    threads (see Note [cpu parallel loops] in lowering/cpu_parallel.py).
+    a, b, c) function over its batches (or rows, or column tiles), which tg-cpu-omp-dispatch
+    spreads over threads (see Note [cpu parallel loops] in lowering/cpu_parallel.py); calls
+    that differ only in their shapes share that function (Note [shared kernels]).
     """
-    from .cpu_parallel import MIN_WORK, PREFIX, mark_noalias, next_index
+    from .cpu_parallel import MIN_WORK, SharedKernels
 
     found = ops_named(module, "linalg.matmul", "linalg.batch_matmul")
-    body = module.regions[0].blocks[0]
+    kernels = SharedKernels(module)
     count = 0
-    idx = ir.IndexType.get()
     for op in found:
         p = plan(op.opview)
         if p is None:
@@ -491,37 +496,31 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
         if found_init is not None:
             writer, p["init"] = found_init
             writer.erase()
-        with op.location:
+        with op.location, ir.InsertionPoint(op):
             if parallel and _static_work(p) >= MIN_WORK * 64:
-                name = f"{PREFIX}{next_index(module)}"
                 operands = [p["a"], p["b"], p["c"]]
                 if p["init"] is not None and p["init"][1] is not None:
                     operands.append(p["init"][1])
-                with ir.InsertionPoint(body):
-                    fn = func.FuncOp(name, ([idx] * 3 + [v.type for v in operands], []),
-                                     visibility="private")
-                    mark_noalias(fn, operands)
-                    entry = fn.add_entry_block()
-                with ir.InsertionPoint(entry):
-                    args = list(entry.arguments)
-                    inner = {**p, "a": args[3], "b": args[4], "c": args[5]}
-                    if len(args) > 6:
-                        inner["init"] = (p["init"][0], args[6])
-                    emit(inner, (args[0], args[1]))
-                    func.ReturnOp([])
-                with ir.InsertionPoint(op):
-                    mr, nv, vl = tile_shape(ir.FloatType(p["elem"]).width)
-                    if p["batch"]:
-                        outer, step = _size(p, 0), 1
-                    elif p["split"] == "n":
-                        outer, step = _size(p, p["n"]), nv * vl
-                    else:
-                        outer = _size(p, p["m"])
-                        step = mr if p["form"] == "nn" else (4 if host_vector_bits() >= 512 else 3)
-                    func.CallOp([], ir.FlatSymbolRefAttr.get(name), [_c(0), outer, _c(step), *operands])
+                mr, nv, vl = tile_shape(ir.FloatType(p["elem"]).width)
+                if p["batch"]:
+                    outer, step = _size(p, 0), 1
+                elif p["split"] == "n":
+                    outer, step = _size(p, p["n"]), nv * vl
+                else:
+                    outer = _size(p, p["m"])
+                    step = mr if p["form"] == "nn" else (4 if host_vector_bits() >= 512 else 3)
+
+                def build(lo, hi, a, b, c, *bias, p=p):
+                    inner = {**p, "a": a, "b": b, "c": c}
+                    if bias:
+                        inner["init"] = (p["init"][0], bias[0])
+                    emit(inner, (lo, hi))
+
+                key = ("matmul", p["form"], p["bt"], p["batch"], p["split"],
+                       p["init"] and p["init"][0], tuple(p["da"]), tuple(p["db"]), tuple(p["dc"]))
+                kernels.call(key, (_c(0), outer, _c(step)), operands, build)
             else:
-                with ir.InsertionPoint(op):
-                    emit(p)
+                emit(p)
         op.erase()
         count += 1
     return count

@@ -111,7 +111,8 @@ def mark_noalias(fn, args: list[ir.Value]) -> None:
     which aligned pointers of its lowered LLVM signature may be `noalias`: those of memref
     arguments whose buffer (through views) no other argument shares. `tg-cpu-omp-dispatch`
     puts the attribute on them, so LLVM promotes reduction accumulators to registers and
-    vectorizes without runtime alias checks (Note [cpu parallel loops])."""
+    vectorizes without runtime alias checks (Note [cpu parallel loops]). A function called
+    from several places (Note [shared kernels]) keeps the positions every call allows."""
     from .cpu_fuse_loops import buffer_of
 
     roots = [buffer_of(v) for v in args if isinstance(v.type, ir.MemRefType)]
@@ -124,11 +125,60 @@ def mark_noalias(fn, args: list[ir.Value]) -> None:
             pos += 3 + 2 * ir.MemRefType(v.type).rank
         else:
             pos += 1
+    if NOALIAS in fn.attributes:
+        before = set(ir.DenseI64ArrayAttr(fn.attributes[NOALIAS]))
+        positions = [p for p in positions if p in before]
     fn.attributes[NOALIAS] = ir.DenseI64ArrayAttr.get(positions)
 
 
-def outline_loop(loop, name: str, body_block: ir.Block) -> None:
-    """Move scf.parallel `loop` into @name(lo, hi, step, captures...) (see the Note)."""
+class SharedKernels:
+    """Outlined @dynamlir_par_<n> kernels, one per distinct kernel in a module.
+
+    Note [shared kernels]
+    ~~~~~~~~~~~~~~~~~~~~~
+    LLVM's optimizer and code generator take most of a compile: 50 to 250 ms for each
+    matmul micro-kernel or blocked transpose (unrolled vector code). Graphs repeat layers
+    (stacked transformer blocks, equal hidden sizes), and each repeat used to get its own
+    copy of the same kernel; now a kernel is emitted once per module for each key (what its
+    code depends on: the op, its form, the operand types) and every repeat calls it.
+
+    Tried and dropped: kernels on dynamic sizes and strides, shared by all shapes (the
+    MLP's three matmuls and six transposes would become one of each, 0.46 -> 0.26 s of
+    LLVM time). They ran 2% (matmul 1024^3) to 12% (blocked transpose) slower, and the
+    GPT-2 block's backward got no cheaper to compile: its dynamic index arithmetic cost
+    as much as the copies it saved.
+    """
+
+    def __init__(self, module: ir.Operation):
+        self.module = module
+        self.body = module.regions[0].blocks[0]
+        self.functions: dict = {}
+
+    def call(self, key, threads: tuple[ir.Value, ir.Value, ir.Value], operands: list[ir.Value],
+             build) -> None:
+        """Call the kernel for `key` over threads = (lo, hi, step) at the current insertion
+        point, emitting it first with `build(lo, hi, *operands as arguments)` if it is new."""
+        types = [v.type for v in operands]
+        full_key = (key, tuple(str(t) for t in types))
+        fn = self.functions.get(full_key)
+        if fn is None:
+            idx = ir.IndexType.get()
+            name = f"{PREFIX}{next_index(self.module)}"
+            with ir.InsertionPoint(self.body):
+                fn = func.FuncOp(name, ([idx] * 3 + types, []), visibility="private")
+                entry = fn.add_entry_block()
+            with ir.InsertionPoint(entry):
+                args = list(entry.arguments)
+                build(args[0], args[1], *args[3:])
+                func.ReturnOp([])
+            self.functions[full_key] = fn
+        mark_noalias(fn, operands)
+        func.CallOp([], ir.FlatSymbolRefAttr.get(fn.sym_name.value), [*threads, *operands])
+
+
+def outline_loop(loop, name: str, body_block: ir.Block):
+    """Move scf.parallel `loop` into @name(lo, hi, step, captures...) (see the Note);
+    returns the function and the call that replaced the loop."""
     idx = ir.IndexType.get()
     n = len(loop.operands) // 3
     d = _threaded_dim(loop)
@@ -142,7 +192,7 @@ def outline_loop(loop, name: str, body_block: ir.Block) -> None:
         with ir.InsertionPoint(entry):
             ret = func.ReturnOp([])
     with ir.InsertionPoint(loop), loop.location:
-        func.CallOp([], ir.FlatSymbolRefAttr.get(name), [lo, hi, step, *caps])
+        call = func.CallOp([], ir.FlatSymbolRefAttr.get(name), [lo, hi, step, *caps])
     loop.move_before(ret)
     mapping = {}
     for v in consts:
@@ -162,6 +212,7 @@ def outline_loop(loop, name: str, body_block: ir.Block) -> None:
     loop.walk(remap)
     loop.operands[d] = entry.arguments[0]
     loop.operands[n + d] = entry.arguments[1]
+    return fn, call
 
 
 def _threaded_dim(loop) -> int:
@@ -198,9 +249,33 @@ def outline_parallel_loops(module: ir.Operation) -> int:
                 if op.operation.name == "scf.parallel" and _work(op.operation) >= MIN_WORK:
                     loops.append(op.operation)
     start = next_index(module)
+    outlined: dict[str, func.FuncOp] = {}
     for i, loop in enumerate(loops):
-        outline_loop(loop, f"{PREFIX}{start + i}", body)
+        name = f"{PREFIX}{start + i}"
+        fn, call = outline_loop(loop, name, body)
+        key = _structure(fn, name)
+        same = outlined.get(key)
+        if same is None:
+            outlined[key] = fn
+            continue
+        # A repeat of an outlined loop (Note [shared kernels]): call that one instead.
+        both = set(ir.DenseI64ArrayAttr(same.attributes[NOALIAS]))
+        both &= set(ir.DenseI64ArrayAttr(fn.attributes[NOALIAS]))
+        same.attributes[NOALIAS] = ir.DenseI64ArrayAttr.get(sorted(both))
+        call.attributes["callee"] = ir.FlatSymbolRefAttr.get(same.sym_name.value)
+        fn.erase()
     return len(loops)
+
+
+def _structure(fn, name: str) -> str:
+    """`fn`'s text without its name and alias facts: equal for functions with the same code."""
+    facts = fn.attributes[NOALIAS]
+    del fn.attributes[NOALIAS]
+    # A local scope: the default numbers the values of the whole module on every print.
+    text = fn.operation.get_asm(use_local_scope=True, assume_verified=True)
+    text = text.replace(f"@{name}(", "@(", 1)
+    fn.attributes[NOALIAS] = facts
+    return text
 
 
 def _launcher_text(name: str, arg_types: list[str]) -> str:
@@ -260,7 +335,7 @@ def dispatch_parallel_calls(module: ir.Operation) -> int:
     body = module.regions[0].blocks[0]
     names = {op.operation.attributes["sym_name"].value for op in body.operations
              if op.operation.name == "llvm.func"}
-    targets = sorted(n for n in names if n.startswith(PREFIX) and not n.endswith(("_launch", "_thunk")))
+    targets = {n for n in names if n.startswith(PREFIX) and not n.endswith(("_launch", "_thunk"))}
     if not targets:
         return 0
     calls = []
@@ -270,9 +345,16 @@ def dispatch_parallel_calls(module: ir.Operation) -> int:
             callee = ir.FlatSymbolRefAttr(op.attributes["callee"]).value
             if callee in targets:
                 calls.append((op, callee))
-        return ir.WalkResult.ADVANCE
+        for region in op.regions:
+            for block in region.blocks:
+                for inner in block.operations:
+                    visit(inner.operation)
 
-    module.walk(visit)
+    # Outlined functions call no outlined functions (only top-level loops of the others
+    # are outlined), so their bodies, most of the module, need no visit.
+    for fn in body.operations:
+        if fn.operation.name == "llvm.func" and fn.operation.attributes["sym_name"].value not in targets:
+            visit(fn.operation)
     texts = [decl for sym, decl in _RUNTIME_DECLS.items() if sym not in names]
     arg_types: dict[str, list[str]] = {}
     for op, callee in calls:

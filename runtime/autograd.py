@@ -15,7 +15,7 @@ import torch
 from torch_mlir import ir
 from torch_mlir.dialects import func
 
-from ..dialects import make_context
+from ..dialects import compile_context
 from ..dialects.types import element_type, is_float, shape_of
 from ..lowering.autodiff import COTANGENTS, GRAD_ARGS
 from ..lowering.partition import NUM_SAVED, SAVED_BYTES
@@ -56,7 +56,7 @@ class CompiledAutograd:
         self.entry = entry
         graph, new = debug.graph_name(module_text)
         captured(graph, module_text, new, log=False)
-        with debug.COMPILE_LOCK, make_context(), ir.Location.unknown():
+        with debug.COMPILE_LOCK, compile_context(), ir.Location.unknown():
             module = ir.Module.parse(module_text)
             f = _func(module, entry)
             wrt = [
@@ -168,7 +168,7 @@ def _specs(f: func.FuncOp) -> list[OutputSpec]:
 
     @functools.lru_cache(maxsize=64)
     def shapes(key):
-        with debug.COMPILE_LOCK, make_context():  # Note [compile lock] (runtime/debug.py)
+        with debug.COMPILE_LOCK, compile_context():  # Note [compile lock] (runtime/debug.py)
             module = ir.Module.parse(text)  # keep alive while its ops are read
             return result_shapes(_func(module, name), key)
 

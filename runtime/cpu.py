@@ -26,7 +26,7 @@ import torch
 from torch_mlir import ir
 from torch_mlir.execution_engine import ExecutionEngine
 
-from ..dialects import make_context
+from ..dialects import compile_context
 from ..dialects.types import DYN, shape_of
 from . import cache, debug, llvm_jit
 from .memref import MLIR_TO_TORCH, descriptor, mlir_element
@@ -123,7 +123,7 @@ def wrap_entry_texts(module_text: str, entry: str, contiguous: Sequence[bool]):
     errors and IR dumps point at the user's code; the key text has none (Note [cpu
     compile cache]).
     """
-    with debug.COMPILE_LOCK, make_context(), ir.Location.unknown():
+    with debug.COMPILE_LOCK, compile_context(), ir.Location.unknown():
         module = ir.Module.parse(module_text)
         func = next(
             (
@@ -235,7 +235,7 @@ class CpuFunction:
             debug.log.info("cpu compile %s: disk cache hit, no code generation (key %s)", name, key)
             cache.memory_put(key, (None, *loaded))
             return (None, *loaded, shapes)
-        ctx = make_context()
+        ctx = compile_context()
         with ctx, ir.Location.unknown():
             if not dumping and (llvm_text := cache.load_llvm_text(key)) is not None:
                 debug.count("disk_hits")

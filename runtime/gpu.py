@@ -24,7 +24,7 @@ from typing import Sequence
 import torch
 from torch_mlir import ir
 
-from ..dialects import make_context
+from ..dialects import compile_context
 from ..dialects.types import DYN, shape_of
 from ..lowering.to_gpu import CHIPS, LOWER, PREPARE
 from . import debug, gpu_cache
@@ -142,7 +142,7 @@ class GpuGraphFunction:
 
     def _compile(self):
         t0 = time.perf_counter()
-        with make_context(), ir.Location.unknown():
+        with compile_context(), ir.Location.unknown():
             try:
                 module = ir.Module.parse(self.module_text)
             except ir.MLIRError as e:

@@ -22,16 +22,32 @@ lowerings (matmul micro-kernels, transposes, convolutions), so here:
 
 Without llvmlite or a C compiler, or if LLVM rejects the text, the caller falls back to
 the ExecutionEngine (runtime/cpu.py).
+
+Note [parallel code generation]
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+LLVM is most of a compile, and llvmlite serializes every call into LLVM behind one lock,
+so threads cannot share the work; helper processes can. The module's text is split into
+parts that each define some functions and declare the rest (`split_module`: a kernel stays
+with its launcher and thunk), the helpers compile one part each while this process
+compiles the first, and the linker joins the objects. A helper is a long-lived
+`llvm_worker.py --serve` process: starting Python and importing llvmlite takes 0.35 s on
+this machine, longer than most modules take to compile, so `start_helpers` launches them
+when the backend first sees a graph (they get ready while it traces and lowers) and they
+serve every later compile of the process. They exit when their stdin closes: at exit,
+or when this process dies. A helper that fails or vanishes costs nothing but time: its
+part is compiled here.
 """
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 
 from torch_mlir import ir
 
@@ -101,42 +117,146 @@ def helpers() -> int:
     return min(cores - 1, 3)
 
 
+class Helper:
+    """One `llvm_worker.py --serve` process (Note [parallel code generation])."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen(
+            [sys.executable, llvm_worker.__file__, "--serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+
+    def submit(self, src: str, obj: str) -> bool:
+        try:
+            self.proc.stdin.write(f"{src}\t{obj}\n")
+            self.proc.stdin.flush()
+            return True
+        except (OSError, ValueError):
+            return False
+
+    def result(self, obj: str) -> bytes | None:
+        """The object a submitted request wrote, or None (the helper failed or is gone)."""
+        try:
+            status = self.proc.stdout.readline().strip()
+        except (OSError, ValueError):
+            status = ""
+        if status == "0":
+            with open(obj, "rb") as f:
+                return f.read()
+        if status == "1":
+            with open(obj + ".err") as f:
+                debug.log.debug("cpu jit: helper process failed: %s", f.read().strip()[:300])
+        return None
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()  # the helper exits at the end of its input
+            self.proc.wait(timeout=2)
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            self.proc.kill()
+
+
+_POOL: list[Helper] = []  # idle helpers of this process
+_BUSY = [0]  # helpers taken by compiles in progress
+_POOL_PID = [0]  # the process the pool belongs to
+_POOL_LOCK = threading.Lock()
+
+
+def start_helpers() -> None:
+    """Start the idle helpers this process may use, in the background (they import
+    llvmlite while the caller is still tracing and lowering). Cheap when they run."""
+    with _POOL_LOCK:
+        _own_pool()
+        _POOL[:] = [h for h in _POOL if h.alive()]
+        missing = helpers() - len(_POOL) - _BUSY[0]
+        for _ in range(max(missing, 0)):
+            try:
+                _POOL.append(Helper())
+            except OSError as e:
+                debug.log.debug("cpu jit: cannot start a helper process: %s", e)
+                return
+
+
+def _own_pool() -> None:
+    """Forget helpers inherited through fork: their pipes belong to the parent."""
+    if _POOL_PID[0] != os.getpid():
+        _POOL.clear()
+        _BUSY[0] = 0
+        _POOL_PID[0] = os.getpid()
+
+
+def _take(n: int) -> list[Helper]:
+    start_helpers()
+    with _POOL_LOCK:
+        taken = []
+        while _POOL and len(taken) < n:
+            h = _POOL.pop()
+            if h.alive():
+                taken.append(h)
+        _BUSY[0] += len(taken)
+        return taken
+
+
+def _give_back(taken: list[Helper]) -> None:
+    with _POOL_LOCK:
+        _BUSY[0] -= len(taken)
+        if _POOL_PID[0] == os.getpid():
+            _POOL.extend(h for h in taken if h.alive())
+
+
+@atexit.register
+def close_helpers() -> None:
+    """Stop this process's idle helpers (at exit; tests that need fresh ones)."""
+    with _POOL_LOCK:
+        if _POOL_PID[0] == os.getpid():
+            for h in _POOL:
+                h.close()
+        _POOL.clear()
+
+
 def shared_object(module: ir.Module, build_dir: str, libs: tuple[str, ...]) -> str:
     """Compile `module` to `build_dir`/entry.so (Notes [cpu code generation] and [parallel
     code generation]); returns its path."""
     text = llvm_ir(module)
-    parts = split_module(text, 1 + helpers()) if len(text) >= SPLIT_MIN_CHARS else [text]
-    debug.count("jit_parts", len(parts))
-    running = []
-    for i, part in enumerate(parts[1:], 1):
-        src, obj = (os.path.join(build_dir, f"part{i}.{ext}") for ext in ("ll", "o"))
-        with open(src, "w") as f:
-            f.write(part)
-        try:
-            proc = subprocess.Popen(
-                [sys.executable, llvm_worker.__file__, src, obj],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        except OSError:
-            proc = None
-        running.append((proc, part, obj))
-    objects = [object_code(parts[0])]
-    for proc, part, obj in running:
-        if proc is not None:
-            _, err = proc.communicate()
-            if proc.returncode == 0:
-                with open(obj, "rb") as f:
-                    objects.append(f.read())
-                continue
-            debug.log.debug("cpu jit: helper process failed: %s", err.strip()[:300])
-        objects.append(object_code(part))  # here instead; a real error in the text raises
+    taken = _take(helpers()) if len(text) >= SPLIT_MIN_CHARS else []
+    pending: list[Helper] = []
+    try:
+        parts = split_module(text, 1 + len(taken)) if taken else [text]
+        debug.count("jit_parts", len(parts))
+        running = []
+        for i, (part, helper) in enumerate(zip(parts[1:], taken), 1):
+            src, obj = (os.path.join(build_dir, f"part{i}.{ext}") for ext in ("ll", "o"))
+            with open(src, "w") as f:
+                f.write(part)
+            submitted = helper.submit(src, obj)
+            if submitted:
+                pending.append(helper)
+            running.append((helper if submitted else None, part, obj))
+        objects = [object_code(parts[0])]
+        for helper, part, obj in running:
+            code = None
+            if helper is not None:
+                code = helper.result(obj)
+                pending.remove(helper)
+            # here instead; a real error in the text raises
+            objects.append(code if code is not None else object_code(part))
+    finally:
+        for helper in pending:  # its answer was never read: it cannot serve again
+            helper.proc.kill()
+            helper.proc.wait()
+        _give_back(taken)
     return link_shared(objects, build_dir, libs)
 
 
-# Below this much LLVM IR a helper process's start (~40 ms) outweighs what it saves.
-SPLIT_MIN_CHARS = 150_000
+# Below this much LLVM IR, writing a part and reading its object back outweighs what a
+# (running) helper saves.
+SPLIT_MIN_CHARS = 30_000
 
 _DEFINE = re.compile(r"^define ([^@]*)@([-\w.$]+)\((.*)\)([^{]*)\{$")
 _LINKAGE = re.compile(

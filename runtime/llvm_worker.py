@@ -1,9 +1,10 @@
-"""LLVM IR text -> optimized object code for the host CPU, in this process or as a script.
+"""LLVM IR text -> optimized object code for the host CPU, in this process or in a helper.
 
-Imported by runtime/llvm_jit.py, and run as `python llvm_worker.py IN.ll OUT.o` in a
-helper process that compiles part of a module while the caller compiles the rest
-(Note [parallel code generation], runtime/llvm_jit.py). As a script it must start fast, so
-it imports nothing but llvmlite: no torch, no dynamlir.
+Imported by runtime/llvm_jit.py, and run as `python llvm_worker.py --serve` in a helper
+process that compiles parts of modules while the caller compiles the rest (Note [parallel
+code generation], runtime/llvm_jit.py): it reads `IN.ll<TAB>OUT.o` lines on stdin and
+answers each with a line `0` (OUT.o written) or `1` (LLVM's message in OUT.o.err), and
+exits at the end of its input. It imports nothing but llvmlite: no torch, no dynamlir.
 """
 
 from __future__ import annotations
@@ -50,19 +51,30 @@ def compile_object(llvm_ir: str) -> bytes:
     return tm.emit_object(mod)
 
 
+def serve(requests, replies) -> None:
+    """Answer `IN.ll<TAB>OUT.o` request lines until the input ends."""
+    _target_machine()  # LLVM's start-up happens before the first request, not during it
+    for line in requests:
+        src, _, obj = line.rstrip("\n").partition("\t")
+        try:
+            with open(src) as f:
+                code = compile_object(f.read())
+            with open(obj, "wb") as f:
+                f.write(code)
+            status = "0"
+        except (OSError, RuntimeError) as e:
+            with open(obj + ".err", "w") as f:
+                f.write(str(e))
+            status = "1"
+        replies.write(status + "\n")
+        replies.flush()
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print("usage: llvm_worker.py IN.ll OUT.o", file=sys.stderr)
+    if argv != ["--serve"]:
+        print("usage: llvm_worker.py --serve  (requests IN.ll<TAB>OUT.o on stdin)", file=sys.stderr)
         return 2
-    with open(argv[0]) as f:
-        text = f.read()
-    try:
-        obj = compile_object(text)
-    except RuntimeError as e:
-        print(str(e), file=sys.stderr)
-        return 1
-    with open(argv[1], "wb") as f:
-        f.write(obj)
+    serve(sys.stdin, sys.stdout)
     return 0
 
 

@@ -35,7 +35,7 @@ import time
 from torch_mlir import ir
 from torch_mlir.passmanager import PassManager
 
-from ..dialects import make_context
+from ..dialects import compile_context
 from ..lowering.pipeline import build_pass_manager, expand, parse_element, pipeline_steps
 from . import cache, debug
 
@@ -183,7 +183,7 @@ def locate_failure(stage: Stage, before: str, error: Exception):
         steps = pipeline_steps(stage.text)
     except Exception:  # noqa: BLE001 - the stage text itself is malformed
         return "", before, error
-    with debug.COMPILE_LOCK, make_context(), ir.Location.unknown():
+    with debug.COMPILE_LOCK, compile_context(), ir.Location.unknown():
         try:
             module = ir.Module.parse(before)
         except Exception:  # noqa: BLE001 - cannot happen for printed IR; keep the original error
@@ -219,7 +219,7 @@ def ops_at(module_text: str, location: ir.Location) -> list[str]:
     if "unknown" in key:
         return []
     found: list[str] = []
-    with debug.COMPILE_LOCK, make_context(), ir.Location.unknown():
+    with debug.COMPILE_LOCK, compile_context(), ir.Location.unknown():
         try:
             module = ir.Module.parse(module_text)
         except Exception:  # noqa: BLE001 - best effort

@@ -116,7 +116,19 @@ def run_text():
     torch.testing.assert_close(t, x.exp().t())
 
 
-def test_module_split_across_helper_processes_runs_correctly(fresh_cache, monkeypatch):
+@pytest.fixture
+def no_helpers():
+    """No idle helper processes before the test, none left after it."""
+    llvm_jit.close_helpers()
+    yield
+    llvm_jit.close_helpers()
+
+
+def helper_pids() -> list[int]:
+    return sorted(h.proc.pid for h in llvm_jit._POOL)
+
+
+def test_module_split_across_helper_processes_runs_correctly(fresh_cache, monkeypatch, no_helpers):
     monkeypatch.setenv("DYNAMLIR_JIT_HELPERS", "2")
     monkeypatch.setattr(llvm_jit, "SPLIT_MIN_CHARS", 0)
     run_text()
@@ -124,13 +136,76 @@ def test_module_split_across_helper_processes_runs_correctly(fresh_cache, monkey
     assert debug.COUNTERS["engine_compiles"] == 0
 
 
-def test_failed_helper_process_is_compiled_in_process(fresh_cache, monkeypatch):
+def test_helper_processes_serve_later_compiles(fresh_cache, monkeypatch, no_helpers):
+    monkeypatch.setenv("DYNAMLIR_JIT_HELPERS", "1")
+    monkeypatch.setattr(llvm_jit, "SPLIT_MIN_CHARS", 0)
+    run_text()
+    first = helper_pids()
+    assert len(first) == 1
+    fresh_cache_again(monkeypatch)
+    run_text()
+    assert debug.COUNTERS["jit_parts"] == 2
+    assert helper_pids() == first  # the same process, not a new start
+
+
+def fresh_cache_again(monkeypatch):
+    from dynamlir.runtime import cache
+
+    monkeypatch.setenv("DYNAMLIR_CACHE_DIR", "0")
+    cache._MEMORY.clear()
+    debug.reset_counters()
+
+
+def test_helper_that_died_is_replaced(fresh_cache, monkeypatch, no_helpers):
+    monkeypatch.setenv("DYNAMLIR_JIT_HELPERS", "1")
+    monkeypatch.setattr(llvm_jit, "SPLIT_MIN_CHARS", 0)
+    llvm_jit.start_helpers()
+    [helper] = llvm_jit._POOL
+    helper.proc.kill()
+    helper.proc.wait()
+    run_text()
+    assert debug.COUNTERS["jit_parts"] == 2
+    assert helper_pids() != [helper.proc.pid]
+
+
+def test_helper_that_dies_mid_compile_is_compiled_in_process(fresh_cache, monkeypatch, no_helpers):
+    monkeypatch.setenv("DYNAMLIR_JIT_HELPERS", "1")
+    monkeypatch.setattr(llvm_jit, "SPLIT_MIN_CHARS", 0)
+    submit = llvm_jit.Helper.submit
+
+    def submit_then_die(self, src, obj):
+        ok = submit(self, src, obj)
+        self.proc.kill()
+        return ok
+
+    monkeypatch.setattr(llvm_jit.Helper, "submit", submit_then_die)
+    run_text()
+    assert debug.COUNTERS["jit_parts"] == 2
+    assert debug.COUNTERS["engine_compiles"] == 0
+    assert helper_pids() == []  # not given back
+
+
+def test_failed_helper_process_is_compiled_in_process(fresh_cache, monkeypatch, no_helpers):
     monkeypatch.setenv("DYNAMLIR_JIT_HELPERS", "1")
     monkeypatch.setattr(llvm_jit, "SPLIT_MIN_CHARS", 0)
     monkeypatch.setattr(llvm_jit.llvm_worker, "__file__", "/nonexistent/llvm_worker.py")
     run_text()
     assert debug.COUNTERS["jit_parts"] == 2
     assert debug.COUNTERS["engine_compiles"] == 0
+
+
+def test_helper_reports_llvm_errors_and_keeps_serving(tmp_path):
+    import io
+
+    bad, good = tmp_path / "bad.ll", tmp_path / "good.ll"
+    bad.write_text("this is not LLVM IR")
+    good.write_text("define i32 @f(i32 %x) {\n  ret i32 %x\n}\n")
+    requests = io.StringIO(f"{bad}\t{tmp_path / 'bad.o'}\n{good}\t{tmp_path / 'good.o'}\n")
+    replies = io.StringIO()
+    llvm_worker.serve(requests, replies)
+    assert replies.getvalue() == "1\n0\n"
+    assert "error" in (tmp_path / "bad.o.err").read_text()
+    assert (tmp_path / "good.o").read_bytes()[:4] == b"\x7fELF"
 
 
 def test_text_llvmlite_rejects_falls_back_to_the_execution_engine(fresh_cache, monkeypatch):
