@@ -17,7 +17,9 @@ skips the Python passes on reload. Payloads are content-addressed and every file
 written to a temporary name and renamed into place, so concurrent processes never read
 half a file and the json (written last) commits the entry. A payload whose size or hash
 does not match, or unreadable json, is a corrupt entry: it is deleted, counted
-(`disk_corrupt`) and rebuilt, never loaded.
+(`disk_corrupt`) and rebuilt, never loaded. Small json records sit beside the entries
+(`<key>.<kind>.json`, checksummed the same way): graph plans, and variant records that map
+a module's exact text to its entry's key (Note [variant records], runtime/cpu.py).
 """
 
 from __future__ import annotations

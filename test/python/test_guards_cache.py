@@ -224,7 +224,7 @@ def test_corrupt_cache_entry_is_rebuilt_not_loaded(fresh_cache, monkeypatch, kin
     if kind == "llvm":  # no C compiler: the entry is the LLVM-dialect text
         monkeypatch.setattr(cache.llvm_jit, "c_compiler", lambda: None)
     compile_probe()
-    (meta_path,) = fresh_cache.glob("*.json")
+    (meta_path,) = [p for p in fresh_cache.glob("*.json") if p.suffixes == [".json"]]  # not records
     meta = json.loads(meta_path.read_text())
     assert meta["kind"] == kind
     payload = fresh_cache / meta["file"]
@@ -243,3 +243,41 @@ def test_corrupt_cache_entry_is_rebuilt_not_loaded(fresh_cache, monkeypatch, kin
     debug.reset_counters()
     compile_probe()  # the rebuilt entry is whole again
     assert debug.COUNTERS["disk_hits"] == 1 and debug.COUNTERS["cpu_compiles"] == 0
+
+
+def test_warm_process_loads_a_variant_without_parsing_it(fresh_cache, monkeypatch):
+    """Note [variant records] (runtime/cpu.py): the exact text's record names the entry."""
+    from dynamlir.runtime import cpu
+
+    compile_probe()
+    assert len(list(fresh_cache.glob("*.variant.json"))) == 1
+    cache._MEMORY.clear()
+    debug.reset_counters()
+
+    def no_parse(*args, **kwargs):
+        raise AssertionError("a recorded variant was parsed")
+
+    monkeypatch.setattr(cpu, "wrap_entry_texts", no_parse)
+    compile_probe()
+    assert debug.COUNTERS["disk_hits"] == 1 and debug.COUNTERS["cpu_compiles"] == 0
+
+
+def test_damaged_variant_record_falls_back_to_the_entry_key(fresh_cache):
+    compile_probe()
+    (record,) = fresh_cache.glob("*.variant.json")
+    corrupt(record, "flip")
+    cache._MEMORY.clear()
+    debug.reset_counters()
+    compile_probe()  # the record is dropped; the module is wrapped and its entry found
+    assert debug.COUNTERS["disk_corrupt"] == 1
+    assert debug.COUNTERS["disk_hits"] == 1 and debug.COUNTERS["cpu_compiles"] == 0
+
+
+def test_variant_record_without_its_entry_compiles_again(fresh_cache):
+    compile_probe()
+    for meta in (p for p in fresh_cache.glob("*.json") if p.suffixes == [".json"]):
+        meta.unlink()
+    cache._MEMORY.clear()
+    debug.reset_counters()
+    compile_probe()
+    assert debug.COUNTERS["cpu_compiles"] == 1 and debug.COUNTERS["disk_hits"] == 0
