@@ -25,6 +25,16 @@ panels), else row tiles (every thread packs the whole of B). MR x NV
 is sized to the vector register file (24 of AVX-512's 32 zmm, 12 of AVX2's 16 ymm). Ops
 whose B or C is not unit-stride along n, or whose element type is not a float, are left to
 convert-linalg-to-loops.
+
+Note [static tails]
+~~~~~~~~~~~~~~~~~~~
+Row tails (M % MR), column tails (one vector, then single lanes) and the k tail of a B^T
+panel are micro-kernels of their own, and each costs LLVM time to compile (the six
+variants of a kernel were 0.1-0.15 s). When a static size rules a tail out it is not
+emitted: a thread's share of rows or column tiles is a multiple of the step it is
+handed, so N % (NV * VL) == 0 leaves only wide column tiles, M % MR == 0 only full row
+tiles and K % VL == 0 only full transposed blocks. LLVM cannot see this itself, because
+the thread's range arrives as runtime arguments.
 """
 
 from __future__ import annotations
@@ -146,6 +156,15 @@ def _size(p: dict, loop: int) -> ir.Value:
             s = ir.MemRefType(p[key].type).shape[pos]
             return _c(s) if s != ir.ShapedType.get_dynamic_size() else memref.dim(p[key], _c(pos))
     raise AssertionError("every loop indexes some operand")
+
+
+def _static_size(p: dict, loop: int) -> int | None:
+    """The static size of `loop`, or None if it is dynamic."""
+    for key, dkey in (("c", "dc"), ("a", "da"), ("b", "db")):
+        if loop in p[dkey]:
+            s = ir.MemRefType(p[key].type).shape[p[dkey].index(loop)]
+            return None if s == ir.ShapedType.get_dynamic_size() else s
+    return None
 
 
 def _split(hi: ir.Value, step: int) -> ir.Value:
@@ -284,10 +303,14 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
             _for(_c(0), _c(nvec * vl), 1, column)
 
         _for(k0, k_full, vl, block)
-        _for(k_full, k1, 1, tail)
+        if (k_static := _static_size(p, k)) is None or k_static % vl:
+            _for(k_full, k1, 1, tail)
+
+    m_static = _static_size(p, m)
+    full_rows = m_static is not None and m_static % mr == 0
 
     def rows_loops(env, nvec, width, k0, k1):
-        m_main = arith.addi(row_lo, _split(arith.subi(row_hi, row_lo), mr))
+        m_main = row_hi if full_rows else arith.addi(row_lo, _split(arith.subi(row_hi, row_lo), mr))
         packed = None
         if p["bt"] and width > 1:
             pack_transposed(env, k0, k1, nvec)
@@ -295,12 +318,20 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
         elif nvec == nv:
             pack(env, k0, k1, nvec)
             packed = panel
-        for lo, hi, rows in ((row_lo, m_main, mr), (m_main, row_hi, 1)):
+        for lo, hi, rows in ((row_lo, m_main, mr), (m_main, row_hi, 1))[: 1 if full_rows else 2]:
             _for(lo, hi, rows, lambda i, rows=rows:
                  micro({**env, m: i}, rows, nvec, width, k0, k1, packed))
 
+    # Tails a static size rules out are not emitted: LLVM cannot drop them when a thread's
+    # range is a runtime argument, and each is a micro-kernel to compile (Note [static tails]).
+    n_static = _static_size(p, n)
+    wide_only = n_static is not None and n_static % (nv * vl) == 0
+
     def k_block(env, k0):
         k1 = arith.minsi(arith.addi(k0, _c(KC)), K)
+        if wide_only:
+            _for(col_lo, col_hi, nv * vl, lambda j: rows_loops({**env, n: j}, nv, vl, k0, k1))
+            return
         n_wide = arith.addi(col_lo, _split(arith.subi(col_hi, col_lo), nv * vl))
         n_vec = arith.addi(n_wide, _split(arith.subi(col_hi, n_wide), vl))
         for lo, hi, step, nvec, width in (

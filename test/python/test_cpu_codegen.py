@@ -316,3 +316,35 @@ def test_batch_of_one_shares_rows_across_threads():
     f = CpuFunction(text, [OutputSpec(torch.float32, (1, 64, 256))])
     x = torch.randn(1, 64, 256)
     torch.testing.assert_close(f(x)[0], torch.softmax(x, -1), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("a_shape,b_shape,transpose_b", [
+    ((288, 64), (64, 256), False),     # threads share rows: 288 = 48 row tiles, no row tail
+    ((48, 128), (128, 1024), False),   # threads share 16 wide column tiles, no column tail
+    ((4, 96, 64), (4, 64, 128), False),  # batched
+    ((192, 256), (128, 256), True),    # B^T packed in full 16-deep blocks, no k tail
+])
+def test_full_tiles_without_tail_kernels_match_on_any_thread_count(a_shape, b_shape, transpose_b):
+    # Note [static tails]: sizes that are multiples of the tiles emit no tail micro-kernels,
+    # so every thread's share must be whole tiles whatever the thread count.
+    text, out = (mm_module(a_shape, b_shape) if not transpose_b else linear_module(a_shape, b_shape))
+    f = CpuFunction(text, [OutputSpec(torch.float32, out)])
+    a, b = torch.randn(a_shape), torch.randn(b_shape)
+    want = a @ (b.t() if transpose_b else b)
+    old = torch.get_num_threads()
+    try:
+        for n in (1, 2, 3):
+            torch.set_num_threads(n)
+            torch.testing.assert_close(f(a, b)[0], want, rtol=1e-4, atol=1e-4)
+    finally:
+        torch.set_num_threads(old)
+
+
+def linear_module(x_shape, w_shape):
+    """x @ w^T as tg.mm of x and tg.permute(w)."""
+    (m, k), (n, _) = x_shape, w_shape
+    t = lambda s: f"tensor<{'x'.join(map(str, s))}xf32>"  # noqa: E731
+    return (f"module {{\n  func.func @main(%x: {t(x_shape)}, %w: {t(w_shape)}) -> {t((m, n))} {{\n"
+            f'    %wt = "tg.permute"(%w) {{perm = [1, 0]}} : ({t(w_shape)}) -> {t((k, n))}\n'
+            f'    %0 = "tg.mm"(%x, %wt) : ({t(x_shape)}, {t((k, n))}) -> {t((m, n))}\n'
+            f"    return %0 : {t((m, n))}\n  }}\n}}\n"), (m, n)

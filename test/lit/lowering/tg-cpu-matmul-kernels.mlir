@@ -108,3 +108,26 @@ func.func @fill_read_in_loop(%a: memref<24x32xf32>, %b: memref<32x16xf32>, %c: m
   linalg.matmul ins(%a, %b : memref<24x32xf32>, memref<32x16xf32>) outs(%c : memref<24x16xf32>)
   return
 }
+
+// -----
+
+// Note [static tails]: 12 rows (2 x MR=6) and 32 columns (2 tiles of NV=2 x VL=8) need no
+// tail micro-kernels: one 6x2 tile of FMAs and nothing else. 13 x 33 needs them all: the
+// 1-row tails, a one-vector column tail and single-lane (vector<1xf32>) columns.
+// CHECK-LABEL: func.func @full_tiles(
+// CHECK-COUNT-12: vector.fma
+// CHECK-NOT:     vector.fma
+// CHECK-NOT:     vector<1xf32>
+// CHECK:         return
+// CHECK-LABEL: func.func @with_tails(
+// CHECK-COUNT-28: vector.fma {{.*}}
+// CHECK-NOT:     vector.fma
+// CHECK:         return
+func.func @full_tiles(%a: memref<12x8xf32>, %b: memref<8x32xf32>, %c: memref<12x32xf32>) {
+  linalg.matmul ins(%a, %b : memref<12x8xf32>, memref<8x32xf32>) outs(%c : memref<12x32xf32>)
+  return
+}
+func.func @with_tails(%a: memref<13x8xf32>, %b: memref<8x33xf32>, %c: memref<13x33xf32>) {
+  linalg.matmul ins(%a, %b : memref<13x8xf32>, memref<8x33xf32>) outs(%c : memref<13x33xf32>)
+  return
+}
