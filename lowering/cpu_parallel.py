@@ -21,7 +21,7 @@ Two steps, because a thread pool needs a C function pointer and one `void *` of 
 from __future__ import annotations
 
 from torch_mlir import ir
-from torch_mlir.dialects import func
+from torch_mlir.dialects import func, memref
 
 PREFIX = "dynamlir_par_"
 MIN_WORK = 1 << 15  # iterations x inner work below which threads cost more than they save
@@ -142,11 +142,12 @@ class SharedKernels:
     copy of the same kernel; now a kernel is emitted once per module for each key (what its
     code depends on: the op, its form, the operand types) and every repeat calls it.
 
-    Tried and dropped: kernels on dynamic sizes and strides, shared by all shapes (the
-    MLP's three matmuls and six transposes would become one of each, 0.46 -> 0.26 s of
-    LLVM time). They ran 2% (matmul 1024^3) to 12% (blocked transpose) slower, and the
-    GPT-2 block's backward got no cheaper to compile: its dynamic index arithmetic cost
-    as much as the copies it saved.
+    Kernels on dynamic sizes and strides serve every shape but run slower: 2% for a
+    1024^3 matmul, 12% for a 2048x1024 blocked transpose, and a GPT-2 block's backward got
+    no cheaper to compile (its dynamic index arithmetic cost as much as the copies it
+    saved). They are used where the compile time they save outweighs that: 2-D
+    transposes of activations up to 1M elements (lowering/cpu_transpose.py), such as the
+    six around an MLP's swapped products, which cost 45 ms of LLVM time each.
     """
 
     def __init__(self, module: ir.Operation):
@@ -155,10 +156,13 @@ class SharedKernels:
         self.functions: dict = {}
 
     def call(self, key, threads: tuple[ir.Value, ir.Value, ir.Value], operands: list[ir.Value],
-             build) -> None:
+             build, general: bool = False) -> None:
         """Call the kernel for `key` over threads = (lo, hi, step) at the current insertion
-        point, emitting it first with `build(lo, hi, *operands as arguments)` if it is new."""
-        types = [v.type for v in operands]
+        point, emitting it first with `build(lo, hi, *operands as arguments)` if it is new.
+        With `general`, the kernel takes its memrefs with dynamic sizes and strides
+        (general_memref_type) and serves every shape; the call casts its operands."""
+        types = [general_memref_type(v.type) if general and isinstance(v.type, ir.MemRefType)
+                 else v.type for v in operands]
         full_key = (key, tuple(str(t) for t in types))
         fn = self.functions.get(full_key)
         if fn is None:
@@ -173,7 +177,22 @@ class SharedKernels:
                 func.ReturnOp([])
             self.functions[full_key] = fn
         mark_noalias(fn, operands)
-        func.CallOp([], ir.FlatSymbolRefAttr.get(fn.sym_name.value), [*threads, *operands])
+        args = [memref.cast(t, v) if t != v.type else v for t, v in zip(types, operands)]
+        func.CallOp([], ir.FlatSymbolRefAttr.get(fn.sym_name.value), [*threads, *args])
+
+
+def general_memref_type(t: ir.MemRefType) -> ir.MemRefType:
+    """`t` with dynamic sizes, offset and strides, except a unit innermost stride (vector
+    loads and stores must know it statically)."""
+    t = ir.MemRefType(t)
+    dyn = ir.ShapedType.get_dynamic_stride_or_offset()
+    strides, _ = t.get_strides_and_offset()
+    general = [dyn] * t.rank
+    if t.rank and strides[-1] == 1:
+        general[-1] = 1
+    layout = ir.StridedLayoutAttr.get(dyn, general)
+    return ir.MemRefType.get([ir.ShapedType.get_dynamic_size()] * t.rank, t.element_type,
+                             layout, t.memory_space)
 
 
 def outline_loop(loop, name: str, body_block: ir.Block):

@@ -43,8 +43,10 @@ def _unit_inner(v: ir.Value) -> bool:
     return bool(strides) and strides[-1] == 1
 
 
-def emit_transpose(src: ir.Value, dst: ir.Value, perm: list[int]) -> None:
-    """The loop nest of Note [cpu transpose kernel] at the current insertion point."""
+def emit_transpose(src: ir.Value, dst: ir.Value, perm: list[int],
+                   rows: tuple[ir.Value, ir.Value] | None = None):
+    """The loop nest of Note [cpu transpose kernel] at the current insertion point; returns
+    its scf.parallel. `rows` restricts its first dim to [lo, hi) (a thread's share)."""
     rank = len(perm)
     inner = rank - 1
     a_dim = perm.index(rank - 1)  # the output dim that runs along the input's rows
@@ -52,11 +54,12 @@ def emit_transpose(src: ir.Value, dst: ir.Value, perm: list[int]) -> None:
     dims = [*outer, a_dim, inner]
     sizes = {d: _size(dst, d) for d in range(rank)}
     elem = ir.MemRefType(dst.type).element_type
-    tile = max(host_vector_bits() // ir.FloatType(elem).width, 1) if _is_float(elem) else TILE
+    tile = _tile(dst)
     steps = [1] * len(outer) + [tile, tile]
-    loop = scf.ParallelOp(
-        [], [_c(0)] * rank, [sizes[d] for d in dims], [_c(s) for s in steps], []
-    )
+    lows, highs = [_c(0)] * rank, [sizes[d] for d in dims]
+    if rows is not None:
+        lows[0], highs[0] = rows
+    loop = scf.ParallelOp([], lows, highs, [_c(s) for s in steps], [])
     body = loop.region.blocks.append(*[ir.IndexType.get()] * rank)
     with ir.InsertionPoint(body):
         ivs = dict(zip(dims, body.arguments))
@@ -76,6 +79,20 @@ def emit_transpose(src: ir.Value, dst: ir.Value, perm: list[int]) -> None:
         else:
             _scalar_tile(src, dst, perm, ivs, sizes, a_dim, inner, tile)
         scf.ReduceOp([], 0)
+    return loop.operation
+
+
+def _tile(dst: ir.Value) -> int:
+    """The tile edge: the vector's lanes for floats, TILE for the scalar tiles of others."""
+    elem = ir.MemRefType(dst.type).element_type
+    return max(host_vector_bits() // ir.FloatType(elem).width, 1) if _is_float(elem) else TILE
+
+
+def _elements(v: ir.Value) -> int:
+    n = 1
+    for s in ir.MemRefType(v.type).shape:
+        n *= (1 << 30) if s == ir.ShapedType.get_dynamic_size() else s
+    return n
 
 
 def _is_float(elem: ir.Type) -> bool:
@@ -157,10 +174,20 @@ def _scalar_tile(src, dst, perm, ivs, sizes, a_dim, inner, tile) -> None:
         scf.YieldOp([])
 
 
+# 2-D transposes up to this many elements share one kernel on dynamic shapes (Note
+# [shared kernels], lowering/cpu_parallel.py).
+SHARED_MAX_ELEMENTS = 1 << 20
+
+
 def rewrite_transposes(module: ir.Operation) -> int:
     """Replace every bufferized linalg.transpose that moves the innermost dim; returns how
-    many were replaced."""
+    many were replaced. Threaded 2-D ones of at most SHARED_MAX_ELEMENTS call a kernel
+    shared by all shapes; others (and all with outer dims, which may fuse with their
+    neighbours' loops) are loop nests in place."""
+    from .cpu_parallel import MIN_WORK, SharedKernels, _work
+
     found = ops_named(module, "linalg.transpose")
+    kernels = SharedKernels(module)
     count = 0
     for op in found:
         src, dst = op.operands[0], op.operands[1]
@@ -170,7 +197,13 @@ def rewrite_transposes(module: ir.Operation) -> int:
         if len(perm) < 2 or perm[-1] == len(perm) - 1:
             continue
         with ir.InsertionPoint(op), op.location:
-            emit_transpose(src, dst, perm)
+            loop = emit_transpose(src, dst, perm)
+            if len(perm) == 2 and _elements(dst) <= SHARED_MAX_ELEMENTS and _work(loop) >= MIN_WORK:
+                loop.erase()
+                kernels.call(("transpose", str(ir.MemRefType(dst.type).element_type)),
+                             (_c(0), _size(dst, 0), _c(_tile(dst))), [src, dst],
+                             lambda lo, hi, s, d: emit_transpose(s, d, perm, (lo, hi)),
+                             general=True)
         op.erase()
         count += 1
     return count
