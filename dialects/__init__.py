@@ -9,7 +9,7 @@ from torch_mlir import ir
 from . import ops_elementwise, ops_linalg, ops_reduce, ops_shape  # noqa: F401  (define ops)
 from . import ops_nn  # noqa: F401  (nn composites and their primitives)
 from . import ops_index  # noqa: F401  (gather, scatter_add, insert_slice)
-from .tg import TG, TGOp, build
+from .tg import TG, TGOp, build, forget_verified
 
 
 def make_context() -> ir.Context:
@@ -34,6 +34,7 @@ def compile_context() -> ir.Context:
     handlers use make_context()."""
     uses = getattr(_SHARED, "uses", CONTEXT_REUSES)
     if uses >= CONTEXT_REUSES:
+        forget_verified()  # its types would keep the old context alive
         _SHARED.context, uses = make_context(), 0
     _SHARED.uses = uses + 1
     return _SHARED.context

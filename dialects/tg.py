@@ -90,10 +90,16 @@ class TGOp(TG.Operation):
 # operand and result types and its attributes, all uniqued by MLIR and hashable, so a
 # signature that passed once passes again. Verification after each pass had cost 0.26 s
 # of a GPT-2 block training step's first call (3715 calls). Failures are not remembered:
-# each reports its own location. The set holds types of one context or a few (the
-# compile context is replaced now and then), so it is cleared when it grows large.
+# each reports its own location. The types keep their context alive, so the set is
+# cleared when the compile context is replaced (dialects.compile_context) and when it
+# grows large.
 _VERIFIED: set = set()
 _VERIFIED_MAX = 1 << 14
+
+
+def forget_verified() -> None:
+    """Drop the remembered signatures (Note [verified signatures])."""
+    _VERIFIED.clear()
 
 
 def _check_arity(cls, n_operands: int, n_results: int) -> None:

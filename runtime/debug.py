@@ -116,8 +116,12 @@ def configure_logging(value: str | None = None) -> None:
         log.addHandler(_handler)
 
 
+_COUNT_LOCK = threading.Lock()
+
+
 def count(event: str, n: int = 1) -> None:
-    COUNTERS[event] += n
+    with _COUNT_LOCK:  # `+=` on a Counter is a read and a write: threads would lose counts
+        COUNTERS[event] += n
 
 
 def reset_counters() -> None:

@@ -56,7 +56,11 @@ def test_threads_hammer_a_compiled_model():
             torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
 
     assert run_threads(work) == []
-    assert debug.COUNTERS["calls"] - calls >= THREADS * 60  # the compiled code ran
+    # The compiled code ran. Not every call: Dynamo's guards, evaluated on several threads
+    # at once, now and then fail spuriously ("Unexpected recompilation: runtime guards
+    # failed even though they passed"), and past its recompile limit Dynamo runs the frame
+    # eagerly.
+    assert debug.COUNTERS["calls"] - calls >= THREADS * 60 // 2
 
 
 def test_first_calls_race_through_torch_compile():
