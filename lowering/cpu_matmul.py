@@ -149,22 +149,26 @@ def plan(op) -> dict | None:
     return {**p, "bt": True}
 
 
-def _size(p: dict, loop: int) -> ir.Value:
+def _operand_dim(p: dict, loop: int) -> tuple[ir.Value, int]:
+    """An operand that `loop` indexes, and which of its dims it indexes."""
     for key, dkey in (("c", "dc"), ("a", "da"), ("b", "db")):
         if loop in p[dkey]:
-            pos = p[dkey].index(loop)
-            s = ir.MemRefType(p[key].type).shape[pos]
-            return _c(s) if s != ir.ShapedType.get_dynamic_size() else memref.dim(p[key], _c(pos))
+            return p[key], p[dkey].index(loop)
     raise AssertionError("every loop indexes some operand")
 
 
 def _static_size(p: dict, loop: int) -> int | None:
     """The static size of `loop`, or None if it is dynamic."""
-    for key, dkey in (("c", "dc"), ("a", "da"), ("b", "db")):
-        if loop in p[dkey]:
-            s = ir.MemRefType(p[key].type).shape[p[dkey].index(loop)]
-            return None if s == ir.ShapedType.get_dynamic_size() else s
-    return None
+    v, pos = _operand_dim(p, loop)
+    s = ir.MemRefType(v.type).shape[pos]
+    return None if s == ir.ShapedType.get_dynamic_size() else s
+
+
+def _size(p: dict, loop: int) -> ir.Value:
+    if (s := _static_size(p, loop)) is not None:
+        return _c(s)
+    v, pos = _operand_dim(p, loop)
+    return memref.dim(v, _c(pos))
 
 
 def _split(hi: ir.Value, step: int) -> ir.Value:

@@ -278,9 +278,7 @@ def outline_parallel_loops(module: ir.Operation) -> int:
             outlined[key] = fn
             continue
         # A repeat of an outlined loop (Note [shared kernels]): call that one instead.
-        both = set(ir.DenseI64ArrayAttr(same.attributes[NOALIAS]))
-        both &= set(ir.DenseI64ArrayAttr(fn.attributes[NOALIAS]))
-        same.attributes[NOALIAS] = ir.DenseI64ArrayAttr.get(sorted(both))
+        mark_noalias(same, list(call.operands)[3:])
         call.attributes["callee"] = ir.FlatSymbolRefAttr.get(same.sym_name.value)
         fn.erase()
     return len(loops)

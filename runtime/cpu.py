@@ -226,14 +226,8 @@ class CpuFunction:
             shapes = [tuple(int(d) for d in s) for s in record["shapes"]]
         except (KeyError, TypeError, ValueError):
             return None
-        if (hit := cache.memory_get(key)) is None:
-            if (loaded := cache.load_shared(key)) is None:
-                return None
-            debug.count("disk_hits")
-            debug.log.info("cpu compile %s: disk cache hit, no code generation (key %s)", name, key)
-            cache.memory_put(key, hit := (None, *loaded))
-        else:
-            debug.count("memory_hits")
+        if (hit := _cached(key, name)) is None:
+            return None
         self._dtypes = [MLIR_TO_TORCH.get(e) for e in elems]
         return (*hit, shapes)
 
@@ -264,15 +258,8 @@ class CpuFunction:
         self._dtypes = [MLIR_TO_TORCH.get(e) for e in elems]
         key = cache.key_of(key_text, self.pipeline)
         cache.store_record(exact, "variant", {"entry": key, "shapes": shapes, "elements": elems})
-        if not dumping and (hit := cache.memory_get(key)) is not None:
-            debug.count("memory_hits")
-            debug.log.debug("cpu compile %s: in-memory cache hit (key %s)", name, key)
+        if not dumping and (hit := _cached(key, name)) is not None:
             return (*hit, shapes)
-        if not dumping and (loaded := cache.load_shared(key)) is not None:
-            debug.count("disk_hits")
-            debug.log.info("cpu compile %s: disk cache hit, no code generation (key %s)", name, key)
-            cache.memory_put(key, (None, *loaded))
-            return (None, *loaded, shapes)
         ctx = compile_context()
         with ctx, ir.Location.unknown():
             if not dumping and (llvm_text := cache.load_llvm_text(key)) is not None:
@@ -342,6 +329,21 @@ class CpuFunction:
 def _build(module: ir.Module, build_dir: str) -> str:
     """The shared object of an LLVM-dialect `module` (Note [cpu code generation])."""
     return llvm_jit.shared_object(module, build_dir, openmp_libs())
+
+
+def _cached(key: str, name: str) -> tuple | None:
+    """(context, engine or library, entry) of `key` from the in-memory cache, or from a
+    shared object in the disk cache (then kept in memory too); None if neither has it."""
+    if (hit := cache.memory_get(key)) is not None:
+        debug.count("memory_hits")
+        debug.log.debug("cpu compile %s: in-memory cache hit (key %s)", name, key)
+        return hit
+    if (loaded := cache.load_shared(key)) is None:
+        return None
+    debug.count("disk_hits")
+    debug.log.info("cpu compile %s: disk cache hit, no code generation (key %s)", name, key)
+    cache.memory_put(key, (None, *loaded))
+    return (None, *loaded)
 
 
 def _log_compile(name: str, t0: float, times: dict[str, float]) -> None:
