@@ -35,6 +35,21 @@ emitted: a thread's share of rows or column tiles is a multiple of the step it i
 handed, so N % (NV * VL) == 0 leaves only wide column tiles, M % MR == 0 only full row
 tiles and K % VL == 0 only full transposed blocks. LLVM cannot see this itself, because
 the thread's range arrives as runtime arguments.
+
+Note [matmul kernel gap]
+~~~~~~~~~~~~~~~~~~~~~~~~
+The kernel runs at 72-82% of eager's MKL sgemm on a GPT-2 block's products (bench/matmul.py,
+2 threads; MKL is within a few % of the FMA peak), and at 77-88% on one thread, so
+threading is not the gap. A synthetic loop with the micro-kernel's instructions (4 vector
+loads, 6 broadcasts and 24 FMAs per k step) on L1-resident data reaches the FMA peak, so
+neither is the instruction mix. Each change below was timed against the kernel as it is,
+in one process, on 512x256x1024 (most also on 512x1024x256), and none moved it beyond
+noise (1-3%): register tiles 4x4, 5x4, 8x3 and 12x2; KC 32 to 256 (the B panel then fits
+L1); no B packing; A packed into contiguous [tile][k][MR] panels, so that the micro-kernel
+reads A as MKL's does; LLVM unrolling of the k loop; software prefetch of the B panel 4 to
+16 rows ahead; the row split against the column split. Not yet tried: prefetching C before
+the micro-kernel stores it and the next row tile's A while the current one runs, as MKL's
+kernel does (prefetcht0/prefetcht2 interleaved with its FMAs).
 """
 
 from __future__ import annotations
