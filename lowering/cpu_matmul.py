@@ -47,9 +47,9 @@ in one process, on 512x256x1024 (most also on 512x1024x256), and none moved it b
 noise (1-3%): register tiles 4x4, 5x4, 8x3 and 12x2; KC 32 to 256 (the B panel then fits
 L1); no B packing; A packed into contiguous [tile][k][MR] panels, so that the micro-kernel
 reads A as MKL's does; LLVM unrolling of the k loop; software prefetch of the B panel 4 to
-16 rows ahead; the row split against the column split. Not yet tried: prefetching C before
-the micro-kernel stores it and the next row tile's A while the current one runs, as MKL's
-kernel does (prefetcht0/prefetcht2 interleaved with its FMAs).
+16 rows ahead; prefetching the C tile for writing when the micro-kernel starts; the row
+split against the column split. Not yet tried: the next row tile's A prefetched while the
+current one runs, interleaved with the FMAs as MKL's kernel does (prefetcht0/prefetcht2).
 """
 
 from __future__ import annotations
