@@ -137,6 +137,8 @@ def wrap_entry_texts(module_text: str, entry: str, contiguous: Sequence[bool]):
             raise CompileError(f"runtime: no function '@{entry}' in the module")
         fn_type = ir.FunctionType(ir.TypeAttr(func.attributes["function_type"]).value)
         ins, outs = list(fn_type.inputs), list(fn_type.results)
+        if len(contiguous) != len(ins):  # before anything is wrapped or cached for them
+            raise ValueError(f"runtime: '@{entry}' takes {len(ins)} inputs, got {len(contiguous)}")
         func.attributes["sym_visibility"] = ir.StringAttr.get("private")
         body = module.operation.get_asm(enable_debug_info=True)
         plain = str(module)
@@ -299,7 +301,9 @@ class CpuFunction:
         _log_compile(name, t0, times)
         return ctx, engine, fn, shapes
 
-    def __call__(self, *inputs: torch.Tensor) -> list[torch.Tensor]:
+    def _entry(self, inputs: Sequence[torch.Tensor]):
+        """The compiled entry for these inputs' layouts, after checking their count, dtypes
+        and shapes against it; and the output buffers, newly allocated."""
         key = tuple(layout_key(t) for t in inputs)
         _, _, fn, in_shapes = self.variant(key)
         if len(inputs) != len(in_shapes):
@@ -316,10 +320,26 @@ class CpuFunction:
                     f"runtime: input of shape {tuple(t.shape)} does not match compiled shape {shape}"
                 )
         outs = [torch.empty(tuple(o.sizes(inputs)), dtype=o.dtype) for o in self.outputs]
-        descs = [descriptor(t) for t in (*inputs, *outs)]
-        fn(_packed_args(descs))
+        return fn, outs
+
+    def __call__(self, *inputs: torch.Tensor) -> list[torch.Tensor]:
+        fn, outs = self._entry(inputs)
+        fn(_packed_args([descriptor(t) for t in (*inputs, *outs)]))
         debug.count("calls")
         return outs
+
+    def bound(self, *inputs: torch.Tensor) -> tuple[Callable[[], None], list[torch.Tensor]]:
+        """A call on fixed buffers: `(run, outputs)` where each `run()` computes from the
+        current contents of `inputs` into the same `outputs`, with the checks, the output
+        allocation and the argument block done once here. It times the compiled code alone
+        (bench/matmul.py): a normal call adds about 10 us of Python for those, and 20-40 us
+        after a kernel big enough to flush the interpreter's data from the caches. `run`
+        holds the inputs and outputs alive; resizing one in place (which may move its
+        storage) is not allowed while `run` is used."""
+        fn, outs = self._entry(inputs)
+        args = _packed_args([descriptor(t) for t in (*inputs, *outs)])
+        args._buffers = (inputs, outs)  # the descriptors point into their storage
+        return lambda: fn(args), outs
 
 
 def _build(module: ir.Module, build_dir: str) -> str:

@@ -54,6 +54,28 @@ def test_matmul_kernel_matches_torch(a_shape, b_shape):
     torch.testing.assert_close(f(a, b)[0], a @ b, rtol=1e-4, atol=1e-4)
 
 
+def test_bound_call_runs_on_the_current_inputs_into_the_same_outputs():
+    text, out = mm_module((20, 30), (30, 40))
+    f = CpuFunction(text, [OutputSpec(torch.float32, out)])
+    a, b = torch.randn(20, 30), torch.randn(30, 40)
+    run, (c,) = f.bound(a, b)
+    run()
+    torch.testing.assert_close(c, a @ b, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(f(a, b)[0], c)
+    a.mul_(-2.0)  # in place: the bound call reads the buffer as it is now
+    run()
+    torch.testing.assert_close(c, a @ b, rtol=1e-4, atol=1e-4)
+
+
+def test_bound_call_checks_its_inputs_once():
+    text, out = mm_module((20, 30), (30, 40))
+    f = CpuFunction(text, [OutputSpec(torch.float32, out)])
+    with pytest.raises(ValueError, match=r"input of shape \(20, 31\) does not match"):
+        f.bound(torch.randn(20, 31), torch.randn(30, 40))
+    with pytest.raises(ValueError, match="takes 2 inputs, got 1"):
+        f.bound(torch.randn(20, 30))
+
+
 def test_matmul_kernel_f64_and_transposed_lhs():
     text, out = mm_module((33, 20), (33, 17), torch.float64, transpose_a=True)
     f = CpuFunction(text, [OutputSpec(torch.float64, out)])
