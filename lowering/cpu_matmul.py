@@ -45,10 +45,15 @@ call through Dynamo, our runner and CpuFunction costs 25 us after a tiny product
 us after one of these, most likely because the product's data has flushed the interpreter's
 from the caches (eager's call path is C++). Earlier sessions read the call's ratio as the
 kernel's. The changes below, each timed as whole calls in one process against the kernel as
-it is, on 512x256x1024 (most also on 512x1024x256), moved it by no more than noise (1-3%): register tiles 4x4, 5x4, 8x3 and 12x2; KC 32 to 256;
-no B packing; A packed into contiguous [tile][k][MR] panels; LLVM unrolling of the k loop;
-software prefetch of the B panel; prefetching the C tile for writing; the row split against
-the column split.
+it is, on 512x256x1024 (most also on 512x1024x256), moved it by no more than noise (1-3%):
+register tiles 4x4, 5x4, 8x3 and 12x2; KC 32 to 256; no B packing; A packed into contiguous
+[tile][k][MR] panels; LLVM unrolling of the k loop; software prefetch of the B panel;
+prefetching the C tile for writing; the row split against the column split. Two more were
+timed on the kernel alone (CpuFunction.bound) and left out: packing A^T per k block (+3% on
+1024x512x256, -2% and -6% on 256x512x1024 and 768x512x256), and non-temporal stores of a C
+over 4 MB written once (+10% on the MLP's 2048x64x2048 weight gradient, +4% on 2048x64x512,
+but the MLP training step was unchanged at 10.58 against 10.57 ms, because the optimizer
+then reads the gradient from memory instead of the cache).
 """
 
 from __future__ import annotations
