@@ -53,7 +53,7 @@ timed on the kernel alone (CpuFunction.bound) and left out: packing A^T per k bl
 1024x512x256, -2% and -6% on 256x512x1024 and 768x512x256), and non-temporal stores of a C
 over 4 MB written once (+10% on the MLP's 2048x64x2048 weight gradient, +4% on 2048x64x512,
 but the MLP training step was unchanged at 10.58 against 10.57 ms, because the optimizer
-then reads the gradient from memory instead of the cache).
+presumably then reads the gradient from memory instead of the cache).
 """
 
 from __future__ import annotations
