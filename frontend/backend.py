@@ -201,7 +201,7 @@ class CompiledSegment:
         inputs = [env[n] for n in self.args]
         if not torch.is_grad_enabled():
             try:
-                return self.function(*[t.detach() for t in inputs])
+                return self.function(*inputs)  # reads storage only: nothing to detach
             except CompileError as e:  # a new input layout that does not compile
                 return self._fail(e, "compile", env)
         if self.differentiable and any(t.requires_grad for t in inputs):
@@ -224,7 +224,7 @@ class CompiledSegment:
             return fn(*inputs)
         try:
             with torch.no_grad():
-                return self.function(*[t.detach() for t in inputs])
+                return self.function(*inputs)
         except CompileError as e:  # a new input layout that does not compile
             return self._fail(e, "compile", env)
 

@@ -29,7 +29,7 @@ from torch_mlir.execution_engine import ExecutionEngine
 from ..dialects import compile_context
 from ..dialects.types import DYN, shape_of
 from . import cache, debug, llvm_jit
-from .memref import MLIR_TO_TORCH, descriptor, mlir_element
+from .memref import MLIR_TO_TORCH, argument_block, mlir_element
 from .stages import CompileError, run_stages
 
 ENTRY = "dynamlir_entry"
@@ -205,6 +205,7 @@ class CpuFunction:
         self.name = function_name(module_text, entry, name)
         self._variants: dict[tuple[bool, ...], tuple] = {}
         self._dtypes: list[torch.dtype | None] = []
+        self._checked: dict[tuple, Callable] = {}
         tune_malloc()
 
     # Note [variant records]
@@ -302,8 +303,20 @@ class CpuFunction:
         return ctx, engine, fn, shapes
 
     def _entry(self, inputs: Sequence[torch.Tensor]):
+        """The compiled entry for these inputs (checked against it) and the output
+        buffers, newly allocated."""
+        # Inputs like ones already checked (dtype, shape, layout) skip the checks.
+        seen = tuple((t.dtype, t.shape, layout_key(t)) for t in inputs)
+        if (fn := self._checked.get(seen)) is None:
+            fn = self._check(inputs)
+            if len(self._checked) < 64:  # dynamic shapes: a bounded memory of them
+                self._checked[seen] = fn
+        outs = [torch.empty(tuple(o.sizes(inputs)), dtype=o.dtype) for o in self.outputs]
+        return fn, outs
+
+    def _check(self, inputs: Sequence[torch.Tensor]):
         """The compiled entry for these inputs' layouts, after checking their count, dtypes
-        and shapes against it; and the output buffers, newly allocated."""
+        and shapes against it."""
         key = tuple(layout_key(t) for t in inputs)
         _, _, fn, in_shapes = self.variant(key)
         if len(inputs) != len(in_shapes):
@@ -319,12 +332,11 @@ class CpuFunction:
                 raise ValueError(
                     f"runtime: input of shape {tuple(t.shape)} does not match compiled shape {shape}"
                 )
-        outs = [torch.empty(tuple(o.sizes(inputs)), dtype=o.dtype) for o in self.outputs]
-        return fn, outs
+        return fn
 
     def __call__(self, *inputs: torch.Tensor) -> list[torch.Tensor]:
         fn, outs = self._entry(inputs)
-        fn(_packed_args([descriptor(t) for t in (*inputs, *outs)]))
+        fn(argument_block((*inputs, *outs)))
         debug.count("calls")
         return outs
 
@@ -337,9 +349,13 @@ class CpuFunction:
         holds the inputs and outputs alive; resizing one in place (which may move its
         storage) is not allowed while `run` is used."""
         fn, outs = self._entry(inputs)
-        args = _packed_args([descriptor(t) for t in (*inputs, *outs)])
-        args._buffers = (inputs, outs)  # the descriptors point into their storage
-        return lambda: fn(args), outs
+        args = argument_block((*inputs, *outs))
+
+        def run() -> None:
+            fn(args)
+
+        run.buffers = (inputs, outs)  # the block points into their storage
+        return run, outs
 
 
 def _build(module: ir.Module, build_dir: str) -> str:
@@ -390,19 +406,6 @@ def captured(name: str, module_text: str, new: bool, log: bool = True) -> None:
         debug.log_graph_captured(name, n_ops, types)
     if new:
         debug.dump(name, 0, "tg", module_text, "the importer", "tg-decompose{targets=cpu}")
-
-
-def _packed_args(descs: list) -> ctypes.Array:
-    """The packed entry's `void **`: slot i holds the address of a cell that holds the
-    address of descriptor i (the C interface takes `desc*` by address). The cells live in
-    one array the result keeps alive, and slot addresses are computed, not built as one
-    ctypes object per cell (a tenth of a small call's Python time)."""
-    n = len(descs)
-    cells = (ctypes.c_void_p * n)(*[ctypes.addressof(d) for d in descs])
-    base, word = ctypes.addressof(cells), ctypes.sizeof(ctypes.c_void_p)
-    args = (ctypes.c_void_p * n)(*range(base, base + n * word, word))
-    args._keep = (cells, descs)  # the callee reads through both
-    return args
 
 
 def torch_dtype(elem: ir.Type) -> torch.dtype:

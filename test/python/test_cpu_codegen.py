@@ -76,6 +76,18 @@ def test_bound_call_checks_its_inputs_once():
         f.bound(torch.randn(20, 30))
 
 
+def test_checked_inputs_are_remembered_but_new_ones_are_still_checked():
+    text, out = mm_module((20, 30), (30, 40))
+    f = CpuFunction(text, [OutputSpec(torch.float32, out)])
+    a, b = torch.randn(20, 30), torch.randn(30, 40)
+    for _ in range(2):  # the second call takes the remembered signature
+        torch.testing.assert_close(f(a, b)[0], a @ b, rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="does not match compiled dtype"):
+        f(a.double(), b)
+    at = torch.randn(30, 20).t()  # same shape and dtype, another layout: its own variant
+    torch.testing.assert_close(f(at, b)[0], at @ b, rtol=1e-4, atol=1e-4)
+
+
 def test_matmul_kernel_f64_and_transposed_lhs():
     text, out = mm_module((33, 20), (33, 17), torch.float64, transpose_a=True)
     f = CpuFunction(text, [OutputSpec(torch.float64, out)])
