@@ -36,24 +36,46 @@ handed, so N % (NV * VL) == 0 leaves only wide column tiles, M % MR == 0 only fu
 tiles and K % VL == 0 only full transposed blocks. LLVM cannot see this itself, because
 the thread's range arrives as runtime arguments.
 
+Note [streaming stores]
+~~~~~~~~~~~~~~~~~~~~~~~
+A product whose C is bigger than a core's L2 and written exactly once (its accumulators
+start from zeros or a bias, and K fits one KC block) gains nothing from C's lines being
+read into the cache before they are overwritten, and those reads are half its memory
+traffic: an MLP's weight gradient (2048x64x2048, 16 MB of C) spent about 10% of its time
+on them. Its micro-kernels store C with non-temporal stores instead (vmovntps): measured
+on the kernel alone (bench/matmul.py), 1887 -> 1726 us on 2048x64x2048 and 433 -> 413 us
+on 2048x64x512, and the MLP's training step from 11.42 to 11.00 ms (each variant with its
+own backend). They fault on an address not aligned to the vector, so they are used only
+when C's row length is a multiple of the vector and a run-time check finds C's buffer
+64-byte aligned (torch's allocations are); otherwise the same stores are ordinary ones.
+Non-temporal stores are weakly ordered, so each thread fences (seq_cst: mfence) before it
+returns. Smaller products keep ordinary stores: the next op reads their C from the cache.
+
 Note [matmul kernel gap]
 ~~~~~~~~~~~~~~~~~~~~~~~~
 Measured on a GPT-2 block's 12 Linear products with bench/matmul.py (2 threads), the
 compiled code alone runs at 0.96x of eager's MKL sgemm overall: 0.86-0.95x on the weight
-gradients (A^T), 0.92-1.05x elsewhere. A whole call is slower, 0.71-0.83x: the Python of a
-call through Dynamo, our runner and CpuFunction costs 25 us after a tiny product but 70-170
-us after one of these, most likely because the product's data has flushed the interpreter's
-from the caches (eager's call path is C++). Earlier sessions read the call's ratio as the
-kernel's. The changes below, each timed as whole calls in one process against the kernel as
-it is, on 512x256x1024 (most also on 512x1024x256), moved it by no more than noise (1-3%):
-register tiles 4x4, 5x4, 8x3 and 12x2; KC 32 to 256; no B packing; A packed into contiguous
-[tile][k][MR] panels; LLVM unrolling of the k loop; software prefetch of the B panel;
-prefetching the C tile for writing; the row split against the column split. Two more were
-timed on the kernel alone (CpuFunction.bound) and left out: packing A^T per k block (+3% on
-1024x512x256, -2% and -6% on 256x512x1024 and 768x512x256), and non-temporal stores of a C
-over 4 MB written once (+10% on the MLP's 2048x64x2048 weight gradient, +4% on 2048x64x512,
-but the MLP training step was unchanged at 10.58 against 10.57 ms, because the optimizer
-presumably then reads the gradient from memory instead of the cache).
+gradients (A^T), 0.92-1.05x elsewhere. A whole call is slower, 0.71-0.83x, because the
+Python of a call through Dynamo, our runner and CpuFunction costs 25 us after a tiny
+product but 50-150 us after one of these, most likely because the product's data has
+flushed the interpreter's from the caches (eager's call path is C++). Dynamo's own share
+is 40-80 us of that.
+
+Kernel experiments must compare compiled code, not calls. Variants compiled with
+torch.compile in one process do not each keep their own code: after torch._dynamo.reset()
+an earlier function recompiles on its next call and finds the last variant's code in the
+in-memory cache, and copies of one model share one Dynamo entry. Every variant then runs
+the same code, which hid whatever earlier A/B runs varied (tiles, KC, B packing, A
+packing, unrolling, prefetching, the split). Timed on the kernel alone
+(CpuFunction.bound) instead:
+- Register tiles 8x3 and 12x2 are 4-6% and 13-17% slower than 6x4 on the weight gradients.
+- KC = 128 is 3-10% faster on the block's products (bench/matmul.py's kernel total went
+  from 0.96x to 1.02x of MKL), KC = 64 up to 22% on 1024x512x256 (but 4%
+  slower on 512x256x1024); 256 is 4% faster on 1024^3. Whole steps (each variant with its
+  own backend, so its own Dynamo entry) did not follow: the block's training and inference
+  steps were unchanged within noise and the MLP's inference 3% slower with 128, so KC stays
+  256.
+- Packing A^T per k block: +3% on 1024x512x256, -2% and -6% on the other two A^T shapes.
 """
 
 from __future__ import annotations
@@ -62,7 +84,7 @@ import functools
 import os
 
 from torch_mlir import ir
-from torch_mlir.dialects import arith, func, memref, scf, vector
+from torch_mlir.dialects import arith, func, llvm, memref, scf, vector
 
 from .registry import ops_named
 
@@ -71,6 +93,8 @@ KC = int(os.environ.get("DYNAMLIR_MM_KC", 256))
 # along k); from them on, the broadcast kernel packs B^T transposed (Note [cpu matmul kernel]).
 DOT_MAX_ROWS = 16
 DOT_MAX_ROWS_BATCHED = 128
+# C at least this big, written once, is stored with non-temporal stores (Note [streaming stores]).
+STREAM_MIN_BYTES = 4 << 20
 
 
 @functools.lru_cache(maxsize=None)
@@ -205,6 +229,21 @@ def _for(lo, hi, step: int, body, iter_args=()):
     return loop
 
 
+def streams_c(p: dict) -> bool:
+    """The static half of Note [streaming stores]: C is big, written once, in whole vectors."""
+    if p["init"] is None or p["batch"]:
+        return False
+    c = ir.MemRefType(p["c"].type)
+    k_static, (_, _, vl) = _static_size(p, p["k"]), tile_shape(ir.FloatType(p["elem"]).width)
+    if k_static is None or k_static > KC or not c.has_static_shape:
+        return False
+    strides, offset = c.get_strides_and_offset()
+    rows, cols = c.shape
+    if offset != 0 or strides != [cols, 1] or cols % vl:
+        return False
+    return rows * cols * ir.FloatType(p["elem"]).width // 8 >= STREAM_MIN_BYTES
+
+
 def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
     """The loop nest of Note [cpu matmul kernel] at the current insertion point; `outer`
     restricts the batch dim (batch_matmul) or the rows (matmul) to [lo, hi)."""
@@ -269,10 +308,23 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
             return out
 
         loop = _for(k0, k1, 1, kbody, accs)
-        for r in range(rows):
-            for v in range(nvec):
-                vector.store(loop.results[r * nvec + v], p["c"],
-                             index(p["dc"], {**env, m: rows_i[r], n: cols_j[v]}))
+
+        def store(**how):
+            for r in range(rows):
+                for v in range(nvec):
+                    vector.store(loop.results[r * nvec + v], p["c"],
+                                 index(p["dc"], {**env, m: rows_i[r], n: cols_j[v]}), **how)
+
+        if streaming is None or width == 1:
+            store()
+            return
+        branch = scf.IfOp(streaming, [], has_else=True)
+        with ir.InsertionPoint(branch.then_block):
+            store(nontemporal=True, alignment=width * ir.FloatType(elem).width // 8)
+            scf.YieldOp([])
+        with ir.InsertionPoint(branch.else_block):
+            store()
+            scf.YieldOp([])
 
     # The KC x NR panel of B the wide column tiles read, packed contiguously so that the
     # micro-kernel streams it from L1 instead of touching KC rows (and pages) of B.
@@ -329,6 +381,12 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
         if (k_static := _static_size(p, k)) is None or k_static % vl:
             _for(k_full, k1, 1, tail)
 
+    # Note [streaming stores]: the run-time half of the check (C's buffer aligned).
+    streaming = None
+    if streams_c(p):
+        base = memref.extract_aligned_pointer_as_index(p["c"])
+        streaming = arith.cmpi(arith.CmpIPredicate.eq, arith.remui(base, _c(64)), _c(0))
+
     m_static = _static_size(p, m)
     full_rows = m_static is not None and m_static % mr == 0
 
@@ -373,6 +431,8 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
         _for(lo, hi, 1, lambda b: all_k({0: b}))
     else:
         all_k({})
+    if streaming is not None:
+        llvm.fence(ir.IntegerAttr.get(ir.IntegerType.get_signless(64), 7))  # seq_cst: mfence on x86
 
 
 def emit_dot(p: dict, outer) -> None:

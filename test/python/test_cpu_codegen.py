@@ -88,6 +88,20 @@ def test_checked_inputs_are_remembered_but_new_ones_are_still_checked():
     torch.testing.assert_close(f(at, b)[0], at @ b, rtol=1e-4, atol=1e-4)
 
 
+def test_streamed_weight_gradient_matches_on_threads():
+    """Note [streaming stores]: a 16 MB C written once (A^T form, K = 64), 1-3 threads."""
+    text, out = mm_module((64, 2048), (64, 2048), transpose_a=True)
+    f = CpuFunction(text, [OutputSpec(torch.float32, out)])
+    a, b = torch.randn(64, 2048), torch.randn(64, 2048)
+    old = torch.get_num_threads()
+    try:
+        for n in (1, 2, 3):
+            torch.set_num_threads(n)
+            torch.testing.assert_close(f(a, b)[0], a.T @ b, rtol=1e-4, atol=1e-4)
+    finally:
+        torch.set_num_threads(old)
+
+
 def test_matmul_kernel_f64_and_transposed_lhs():
     text, out = mm_module((33, 20), (33, 17), torch.float64, transpose_a=True)
     f = CpuFunction(text, [OutputSpec(torch.float64, out)])

@@ -131,3 +131,36 @@ func.func @with_tails(%a: memref<13x8xf32>, %b: memref<8x33xf32>, %c: memref<13x
   linalg.matmul ins(%a, %b : memref<13x8xf32>, memref<8x33xf32>) outs(%c : memref<13x33xf32>)
   return
 }
+
+// -----
+
+// Note [streaming stores]: a C of 4 MB or more that the kernel writes once (zero init, one
+// k block) is stored non-temporally when its buffer is 64-byte aligned, with ordinary
+// stores otherwise, and the kernel ends with a fence. A smaller C keeps ordinary stores.
+// CHECK-LABEL: func.func @streamed_c(
+// CHECK-SAME:    %{{.*}}: memref<1024x64xf32>, %{{.*}}: memref<64x1024xf32>, %[[C:.*]]: memref<1024x1024xf32>)
+// CHECK:         %[[BASE:.*]] = memref.extract_aligned_pointer_as_index %[[C]]
+// CHECK:         %[[REM:.*]] = arith.remui %[[BASE]], %{{.*}} : index
+// CHECK:         %[[ALIGNED:.*]] = arith.cmpi eq, %[[REM]], %{{.*}} : index
+// CHECK:         vector.fma
+// CHECK:         scf.if %[[ALIGNED]] {
+// CHECK-NEXT:      vector.store %{{.*}}, %[[C]][%{{.*}}, %{{.*}}] {alignment = 32 : i64, nontemporal = true} : memref<1024x1024xf32>, vector<8xf32>
+// CHECK:         } else {
+// CHECK-NEXT:      vector.store %{{.*}}, %[[C]][%{{.*}}, %{{.*}}] : memref<1024x1024xf32>, vector<8xf32>
+// CHECK:         llvm.fence seq_cst
+// CHECK-LABEL: func.func @small_c(
+// CHECK-NOT:     nontemporal
+// CHECK-NOT:     llvm.fence
+// CHECK:         return
+func.func @streamed_c(%a: memref<1024x64xf32>, %b: memref<64x1024xf32>, %c: memref<1024x1024xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<1024x1024xf32>)
+  linalg.matmul ins(%a, %b : memref<1024x64xf32>, memref<64x1024xf32>) outs(%c : memref<1024x1024xf32>)
+  return
+}
+func.func @small_c(%a: memref<512x64xf32>, %b: memref<64x1024xf32>, %c: memref<512x1024xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<512x1024xf32>)
+  linalg.matmul ins(%a, %b : memref<512x64xf32>, memref<64x1024xf32>) outs(%c : memref<512x1024xf32>)
+  return
+}

@@ -1,0 +1,92 @@
+"""Benchmark: one bench/run.py workload compiled under several settings of dynamlir's
+lowering, timed side by side in one process against eager.
+
+    python -m dynamlir.bench.variants "GPT-2 block train" base: \\
+        kc128:lowering.cpu_matmul.KC=128 nt_off:lowering.cpu_matmul.STREAM_MIN_BYTES=1<<40
+
+A variant is `name:module.ATTR=value,...`: each module attribute (under dynamlir) is set to
+the Python value while that variant compiles, then restored. Each variant gets a backend of
+its own, and so a Dynamo cache entry of its own. With torch._dynamo.reset() between
+compiles instead, an earlier function would recompile on its next call and pick up the last
+variant's code from the in-memory cache, and copies of one model would share one Dynamo
+entry: every variant would run the same code (Note [matmul kernel gap],
+lowering/cpu_matmul.py). A benchmark, not a test: it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import functools
+import importlib
+import os
+
+import torch
+import torch._dynamo.config as dynamo_config
+
+from ..frontend.backend import dynamlir_backend
+from ..runtime import cache
+from .run import WORKLOADS, infer_step, interleaved_medians, train_step
+
+
+def settings(spec: str) -> tuple[str, list[tuple[object, str, object]]]:
+    """(name, [(module, attribute, value)]) of a `name:module.ATTR=value,...` spec."""
+    name, _, assignments = spec.partition(":")
+    out = []
+    for item in filter(None, assignments.split(",")):
+        target, _, value = item.partition("=")
+        module_name, _, attr = target.rpartition(".")
+        module = importlib.import_module(f"{__package__.rsplit('.', 1)[0]}.{module_name}")
+        if not hasattr(module, attr):
+            raise SystemExit(f"variants: {module_name} has no attribute {attr}")
+        out.append((module, attr, eval(value, {})))  # noqa: S307 - a developer's command line
+    return name, out
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("workload", help="a bench/run.py workload whose name contains this")
+    parser.add_argument("variants", nargs="+", help="name:module.ATTR=value,... ('base:' for none)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=300)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    # No disk cache: its keys do not know the settings, so a variant would load another's code.
+    os.environ["DYNAMLIR_CACHE_DIR"] = "0"
+    dynamo_config.cache_size_limit = max(dynamo_config.cache_size_limit, 8 * len(args.variants))
+    if hasattr(dynamo_config, "recompile_limit"):
+        dynamo_config.recompile_limit = max(dynamo_config.recompile_limit, 8 * len(args.variants))
+    workload = next((w for w in WORKLOADS if args.workload in w.name), None)
+    if workload is None:
+        raise SystemExit(f"variants: no workload matches '{args.workload}'")
+    torch.manual_seed(0)
+    base, inputs = workload.make()
+    if isinstance(base, torch.nn.Module):
+        base.train(workload.train)
+    steps = {}
+    for spec in [*args.variants, "eager:"]:
+        name, assignments = settings(spec)
+        model = copy.deepcopy(base)
+        opt = torch.optim.SGD(model.parameters(), lr=1e-3) if workload.train else None
+        fn = model
+        if name != "eager":
+            saved = [(m, a, getattr(m, a)) for m, a, _ in assignments]
+            for module, attr, value in assignments:
+                setattr(module, attr, value)
+            try:
+                cache._MEMORY.clear()  # compile this variant's code, not a cached one
+                fn = torch.compile(model, backend=lambda gm, ex: dynamlir_backend(gm, ex))
+                train_step(model, fn, inputs, opt) if workload.train else infer_step(fn, inputs)
+            finally:
+                for module, attr, value in saved:
+                    setattr(module, attr, value)
+        steps[name] = (functools.partial(train_step, model, fn, inputs, opt) if workload.train
+                       else functools.partial(infer_step, fn, inputs))
+    medians = interleaved_medians(steps, args.repeat, rounds=15)
+    print(f"{workload.name}: {args.threads} threads, median of {args.repeat}\n")
+    for name, seconds in medians.items():
+        print(f"{name:12s} {seconds * 1e3:8.3f} ms  {medians['eager'] / seconds:6.3f}x eager")
+
+
+if __name__ == "__main__":
+    main()
