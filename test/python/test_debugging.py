@@ -39,6 +39,21 @@ def raise_error(module, pass_):
     raise RuntimeError("the pass has a bug")
 
 
+@register_pass("tg-test-break-ir")
+def break_ir(module, pass_):
+    """Test pass: a bug that leaves invalid IR (a tg.mul moved above its operands)."""
+    found = []
+
+    def visit(op):
+        if op.name == "tg.mul" and not found:
+            found.append(op)
+        return ir.WalkResult.ADVANCE
+
+    module.walk(visit)
+    op = found[0].operation
+    op.move_before(op.block.operations[0])
+
+
 def fn(x, y):
     z = x + y
     return z * 2  # MUL
@@ -203,6 +218,24 @@ def test_compile_error_from_a_raising_pass_names_it(no_cache):
         CpuFunction(
             exported(), [OutputSpec(torch.float32, (3,))], pipeline="tg-test-raise,tg-cpu-pipeline"
         ).variant((True, True))
+
+
+def test_invalid_ir_from_a_pass_is_caught_and_named(no_cache, monkeypatch):
+    """The verifier runs once per stage (Note [verification]); a pass that breaks the IR
+    is still named: the failing stage is re-run pass by pass with the verifier on."""
+    from dynamlir.dialects import compile_context
+    from dynamlir.runtime.stages import run_stages
+
+    text = exported()
+    for each in ("0", "1"):
+        monkeypatch.setenv("DYNAMLIR_VERIFY_EACH", each)
+        with compile_context(), ir.Location.unknown():
+            module = ir.Module.parse(text)
+            with pytest.raises(CompileError) as info:
+                run_stages(module, "tg-decompose,tg-test-break-ir,cse", "cpu compile")
+        first = str(info.value).splitlines()[0]
+        assert first.startswith("runtime: cpu compile failed in pass 'tg-test-break-ir': ")
+        assert "does not dominate this use" in str(info.value)
 
 
 def test_compile_error_reaches_the_fallback_warning(no_cache):
