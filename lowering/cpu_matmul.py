@@ -51,6 +51,23 @@ when C's row length is a multiple of the vector and a run-time check finds C's b
 Non-temporal stores are weakly ordered, so each thread fences (seq_cst: mfence) before it
 returns. Smaller products keep ordinary stores: the next op reads their C from the cache.
 
+Note [shape-general kernels]
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+Each micro-kernel costs 50-100 ms of LLVM time, and products of one form differ mostly in
+their sizes: an MLP's three layers are the same row-split kernel on three shapes. A product
+that the threads share out by rows (split "m") therefore calls a kernel that takes its
+operands with dynamic sizes and strides (Note [shared kernels], lowering/cpu_parallel.py),
+keyed by its form and by the static facts the tails depend on (static_facts: whole row
+tiles, only wide column tiles, whole k blocks, streamed C), which the caller computes from
+its static types, so a general kernel carries no more tails than a static one. Measured:
+the MLP's module went from 225 to 156 KB of LLVM IR and from 1.49 to 1.07 G instructions
+of LLVM (callgrind, deterministic; one kernel instead of three), the GPT-2 block's from
+4.60 to 4.35 G; latencies unchanged within noise (bench/variants.py, each variant with its
+own backend: MLP inference 4.648 vs 4.658 ms, the block's 5.49 vs 5.49 and 5.23 vs 5.27
+ms, its training step 19.82 vs 19.85 ms). Column-split kernels stay static: general ones
+made the block's inference 1.6-1.9% slower, three runs out of three (its qkv and fc1
+products split by columns).
+
 Note [matmul kernel gap]
 ~~~~~~~~~~~~~~~~~~~~~~~~
 Measured on a GPT-2 block's 12 Linear products with bench/matmul.py (2 threads), the
@@ -95,6 +112,9 @@ DOT_MAX_ROWS = 16
 DOT_MAX_ROWS_BATCHED = 128
 # C at least this big, written once, is stored with non-temporal stores (Note [streaming stores]).
 STREAM_MIN_BYTES = 4 << 20
+# Row-split kernels take their operands with dynamic sizes and strides, so that products of
+# one form share one kernel whatever their shapes (Note [shape-general kernels]).
+SHAPE_GENERAL = True
 
 
 @functools.lru_cache(maxsize=None)
@@ -229,6 +249,20 @@ def _for(lo, hi, step: int, body, iter_args=()):
     return loop
 
 
+def static_facts(p: dict) -> dict[str, bool]:
+    """What the operands' static types tell the kernel (Note [static tails], Note [shape-
+    general kernels]): whole row tiles (M % MR == 0), only wide column tiles (N % (NV * VL)
+    == 0), whole VL blocks along k (K % VL == 0), and C streamed (Note [streaming stores])."""
+    mr, nv, vl = tile_shape(ir.FloatType(p["elem"]).width)
+    m, n, k = (_static_size(p, d) for d in (p["m"], p["n"], p["k"]))
+    return {
+        "full_rows": m is not None and m % mr == 0,
+        "wide_only": n is not None and n % (nv * vl) == 0,
+        "k_blocks": k is not None and k % vl == 0,
+        "stream": streams_c(p),
+    }
+
+
 def streams_c(p: dict) -> bool:
     """The static half of Note [streaming stores]: C is big, written once, in whole vectors."""
     if p["init"] is None or p["batch"]:
@@ -251,6 +285,7 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
         return emit_dot(p, outer)
     elem = p["elem"]
     mr, nv, vl = tile_shape(ir.FloatType(elem).width)
+    facts = p.get("facts") or static_facts(p)  # the caller's, for a shape-general kernel
     sizes = {d: _size(p, d) for d in range(4 if p["batch"] else 3)}
     m, n, k = p["m"], p["n"], p["k"]
     M, N, K = sizes[m], sizes[n], sizes[k]
@@ -378,17 +413,16 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
             _for(_c(0), _c(nvec * vl), 1, column)
 
         _for(k0, k_full, vl, block)
-        if (k_static := _static_size(p, k)) is None or k_static % vl:
+        if not facts["k_blocks"]:
             _for(k_full, k1, 1, tail)
 
     # Note [streaming stores]: the run-time half of the check (C's buffer aligned).
     streaming = None
-    if streams_c(p):
+    if facts["stream"]:
         base = memref.extract_aligned_pointer_as_index(p["c"])
         streaming = arith.cmpi(arith.CmpIPredicate.eq, arith.remui(base, _c(64)), _c(0))
 
-    m_static = _static_size(p, m)
-    full_rows = m_static is not None and m_static % mr == 0
+    full_rows = facts["full_rows"]
 
     def rows_loops(env, nvec, width, k0, k1):
         m_main = row_hi if full_rows else arith.addi(row_lo, _split(arith.subi(row_hi, row_lo), mr))
@@ -405,8 +439,7 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
 
     # Tails a static size rules out are not emitted: LLVM cannot drop them when a thread's
     # range is a runtime argument, and each is a micro-kernel to compile (Note [static tails]).
-    n_static = _static_size(p, n)
-    wide_only = n_static is not None and n_static % (nv * vl) == 0
+    wide_only = facts["wide_only"]
 
     def k_block(env, k0):
         k1 = arith.minsi(arith.addi(k0, _c(KC)), K)
@@ -624,6 +657,9 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
                     outer = _size(p, p["m"])
                     step = mr if p["form"] == "nn" else (4 if host_vector_bits() >= 512 else 3)
 
+                general = SHAPE_GENERAL and p["form"] == "nn" and p["split"] == "m"
+                p["facts"] = static_facts(p)
+
                 def build(lo, hi, a, b, c, *bias, p=p):
                     inner = {**p, "a": a, "b": b, "c": c}
                     if bias:
@@ -631,8 +667,9 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
                     emit(inner, (lo, hi))
 
                 key = ("matmul", p["form"], p["bt"], p["batch"], p["split"],
-                       p["init"] and p["init"][0], tuple(p["da"]), tuple(p["db"]), tuple(p["dc"]))
-                kernels.call(key, (_c(0), outer, _c(step)), operands, build)
+                       p["init"] and p["init"][0], tuple(p["da"]), tuple(p["db"]), tuple(p["dc"]),
+                       tuple(sorted(p["facts"].items())) if general else None)
+                kernels.call(key, (_c(0), outer, _c(step)), operands, build, general=general)
             else:
                 emit(p)
         op.erase()

@@ -142,12 +142,13 @@ class SharedKernels:
     copy of the same kernel; now a kernel is emitted once per module for each key (what its
     code depends on: the op, its form, the operand types) and every repeat calls it.
 
-    Kernels on dynamic sizes and strides serve every shape but run slower: 2% for a
-    1024^3 matmul, 12% for a 2048x1024 blocked transpose, and a GPT-2 block's backward got
-    no cheaper to compile (its dynamic index arithmetic cost as much as the copies it
-    saved). They are used where the compile time they save outweighs that: 2-D
+    Kernels on dynamic sizes and strides serve every shape but can run slower: 12% for a
+    2048x1024 blocked transpose, 1.6-1.9% on a GPT-2 block whose column-split products
+    were general. They are used where the compile time they save outweighs that: 2-D
     transposes of activations up to 1M elements (lowering/cpu_transpose.py), such as the
-    six around an MLP's swapped products, which cost 45 ms of LLVM time each.
+    six around an MLP's swapped products, which cost 45 ms of LLVM time each, and row-split
+    matmuls, with the static facts their tails depend on in the key (Note [shape-general
+    kernels], lowering/cpu_matmul.py).
     """
 
     def __init__(self, module: ir.Operation):

@@ -396,3 +396,36 @@ def linear_module(x_shape, w_shape):
             f'    %wt = "tg.permute"(%w) {{perm = [1, 0]}} : ({t(w_shape)}) -> {t((k, n))}\n'
             f'    %0 = "tg.mm"(%x, %wt) : ({t(x_shape)}, {t((k, n))}) -> {t((m, n))}\n'
             f"    return %0 : {t((m, n))}\n  }}\n}}\n"), (m, n)
+
+
+def test_row_split_products_share_a_shape_general_kernel():
+    """Note [shape-general kernels]: products the threads share out by rows call one kernel
+    on dynamic sizes and strides per form and static facts; 770 rows (a row tail) get their
+    own. Every product matches torch on 1-3 threads."""
+    t = lambda *s: f"tensor<{'x'.join(map(str, s))}xf32>"  # noqa: E731
+    shapes = [((1536, 128), (128, 16)), ((768, 256), (256, 16)), ((770, 256), (256, 16))]
+    args = ", ".join(f"%a{i}: {t(*a)}, %b{i}: {t(*b)}" for i, (a, b) in enumerate(shapes))
+    body = "".join(f'    %{i} = "tg.mm"(%a{i}, %b{i}) : ({t(*a)}, {t(*b)}) -> {t(a[0], b[1])}\n'
+                   for i, (a, b) in enumerate(shapes))
+    outs = [t(a[0], b[1]) for a, b in shapes]
+    text = (f"module {{\n  func.func @main({args}) -> ({', '.join(outs)}) {{\n{body}"
+            f"    return %0, %1, %2 : {', '.join(outs)}\n  }}\n}}\n")
+    from dynamlir.lowering.cpu import CPU_LOWER_LINALG
+
+    steps = CPU_LOWER_LINALG.split(",")
+    upto = ",".join(steps[: steps.index("tg-cpu-matmul-kernels") + 1])
+    ir_text = lowered(text, f"tg-decompose{{targets=cpu}},tg-lower-to-linalg,{upto}")
+    kernels = [ln for ln in ir_text.splitlines() if "func.func private @dynamlir_par_" in ln]
+    assert len(kernels) == 2 and all("memref<?x?xf32, strided<[?, 1], offset: ?>>" in k
+                                     for k in kernels), kernels
+    f = CpuFunction(text, [OutputSpec(torch.float32, (a[0], b[1])) for a, b in shapes])
+    inputs = [torch.randn(s) for a, b in shapes for s in (a, b)]
+    old = torch.get_num_threads()
+    try:
+        for n in (1, 2, 3):
+            torch.set_num_threads(n)
+            for i, got in enumerate(f(*inputs)):
+                want = inputs[2 * i] @ inputs[2 * i + 1]
+                torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
+    finally:
+        torch.set_num_threads(old)

@@ -1,4 +1,4 @@
-// RUN: env DYNAMLIR_VECTOR_BITS=256 dynamlir-opt %s --pass-pipeline='builtin.module(tg-cpu-matmul-kernels)' | filecheck %s
+// RUN: env DYNAMLIR_VECTOR_BITS=256 dynamlir-opt %s --split-input-file --pass-pipeline='builtin.module(tg-cpu-matmul-kernels)' | filecheck %s
 
 // With threads, a big matmul becomes a call of @dynamlir_par_<n>(lo, hi, step, a, b, c)
 // over its column tiles (16 = 2 vectors of 8 lanes). Matmuls of the same types call the
@@ -17,5 +17,33 @@ func.func @shared(%a: memref<128x256xf32>, %b: memref<256x256xf32>, %c: memref<1
   linalg.matmul ins(%a, %b : memref<128x256xf32>, memref<256x256xf32>) outs(%c : memref<128x256xf32>)
   linalg.matmul ins(%a2, %b : memref<128x256xf32>, memref<256x256xf32>) outs(%c2 : memref<128x256xf32>)
   linalg.matmul ins(%a, %b3 : memref<128x256xf32>, memref<256x128xf32>) outs(%c3 : memref<128x128xf32>)
+  return
+}
+
+// -----
+
+// Note [shape-general kernels]: products that the threads share out by rows (one column
+// tile of 16 here) call a kernel on dynamic sizes and strides, one per form and static
+// facts: the first two (768 and 1536 rows, multiples of MR = 6) share it through casts;
+// 770 rows need the one-row tail, so that product gets a kernel of its own.
+// CHECK-LABEL: func.func @general(
+// CHECK-SAME:    %[[A:[^:]*]]: memref<1536x128xf32>, %[[B:[^:]*]]: memref<128x16xf32>, %[[C:[^:]*]]: memref<1536x16xf32>, %[[A2:[^:]*]]: memref<768x256xf32>, %[[B2:[^:]*]]: memref<256x16xf32>, %[[C2:[^:]*]]: memref<768x16xf32>, %[[A3:[^:]*]]: memref<770x256xf32>, %[[C3:[^:]*]]: memref<770x16xf32>)
+// CHECK:         %[[CA:.*]] = memref.cast %[[A]] : memref<1536x128xf32> to memref<?x?xf32, strided<[?, 1], offset: ?>>
+// CHECK:         call @[[K:dynamlir_par_[0-9]+]](%{{.*}}, %{{.*}}, %{{.*}}, %[[CA]], %{{.*}}, %{{.*}})
+// CHECK:         %[[CA2:.*]] = memref.cast %[[A2]] : memref<768x256xf32> to memref<?x?xf32, strided<[?, 1], offset: ?>>
+// CHECK:         call @[[K]](%{{.*}}, %{{.*}}, %{{.*}}, %[[CA2]], %{{.*}}, %{{.*}})
+// CHECK:         call @[[K3:dynamlir_par_[0-9]+]](
+// CHECK:       func.func private @[[K]](%{{.*}}: index, %{{.*}}: index, %{{.*}}: index, %{{.*}}: memref<?x?xf32, strided<[?, 1], offset: ?>>, %{{.*}}: memref<?x?xf32, strided<[?, 1], offset: ?>>, %{{.*}}: memref<?x?xf32, strided<[?, 1], offset: ?>>)
+// CHECK-COUNT-12: vector.fma
+// CHECK-NOT:     vector.fma
+// CHECK:         return
+// CHECK:       func.func private @[[K3]](
+// CHECK-COUNT-14: vector.fma
+// CHECK-NOT:     vector.fma
+// CHECK:         return
+func.func @general(%a: memref<1536x128xf32>, %b: memref<128x16xf32>, %c: memref<1536x16xf32>, %a2: memref<768x256xf32>, %b2: memref<256x16xf32>, %c2: memref<768x16xf32>, %a3: memref<770x256xf32>, %c3: memref<770x16xf32>) {
+  linalg.matmul ins(%a, %b : memref<1536x128xf32>, memref<128x16xf32>) outs(%c : memref<1536x16xf32>)
+  linalg.matmul ins(%a2, %b2 : memref<768x256xf32>, memref<256x16xf32>) outs(%c2 : memref<768x16xf32>)
+  linalg.matmul ins(%a3, %b2 : memref<770x256xf32>, memref<256x16xf32>) outs(%c3 : memref<770x16xf32>)
   return
 }
