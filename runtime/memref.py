@@ -44,6 +44,33 @@ def _block_layout(ranks: tuple[int, ...]) -> tuple[struct.Struct, struct.Struct,
     return head, struct.Struct("@" + "".join(fields)), offsets
 
 
+class PreparedBlock:
+    """An argument block (argument_block) for tensors of fixed shapes and strides, made
+    once: a call only writes the tensors' data pointers into their descriptors (one
+    struct.pack_into over the descriptors, with the sizes and strides kept from the first
+    tensors). Not for concurrent calls: each thread keeps its own."""
+
+    __slots__ = ("block", "_body", "_offset", "_values", "_slots")
+
+    def __init__(self, tensors: Sequence[torch.Tensor]):
+        head, self._body, _ = _block_layout(tuple(t.dim() for t in tensors))
+        self.block = argument_block(tensors)
+        self._offset = head.size
+        self._values: list[int] = []
+        self._slots: list[int] = []  # where each tensor's two pointers sit in _values
+        for t in tensors:
+            self._slots.append(len(self._values))
+            self._values += (0, 0, 0, *t.shape, *t.stride())
+
+    def fill(self, tensors: Sequence[torch.Tensor]) -> ctypes.Array:
+        """The block, pointing at `tensors` (of the shapes and strides it was made for)."""
+        values = self._values
+        for at, t in zip(self._slots, tensors):
+            values[at] = values[at + 1] = t.data_ptr()
+        self._body.pack_into(self.block, self._offset, *values)
+        return self.block
+
+
 def argument_block(tensors: Sequence[torch.Tensor]) -> ctypes.Array:
     """The `void **` that a packed entry point (`_mlir__mlir_ciface_...`) takes, in one buffer:
     n slots, then n cells, then n descriptors. Slot i holds the address of cell i, which

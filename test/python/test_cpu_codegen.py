@@ -76,6 +76,28 @@ def test_bound_call_checks_its_inputs_once():
         f.bound(torch.randn(20, 30))
 
 
+def test_prepared_calls_are_per_thread_and_per_signature():
+    """Note [prepared calls]: threads calling one function at once each fill their own
+    argument block; inputs of another shape or strides get a signature of their own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    text, out = mm_module((20, 30), (30, 40))
+    f = CpuFunction(text, [OutputSpec(torch.float32, out)])
+
+    def work(seed: int) -> bool:
+        g = torch.Generator().manual_seed(seed)
+        ok = True
+        for _ in range(50):
+            a, b = torch.randn(20, 30, generator=g), torch.randn(30, 40, generator=g)
+            if seed % 2:  # same shapes, other strides: a second signature on this thread
+                a = torch.randn(30, 20, generator=g).t()
+            ok &= torch.allclose(f(a, b)[0], a @ b, rtol=1e-4, atol=1e-4)
+        return ok
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(work, range(8)))
+
+
 def test_checked_inputs_are_remembered_but_new_ones_are_still_checked():
     text, out = mm_module((20, 30), (30, 40))
     f = CpuFunction(text, [OutputSpec(torch.float32, out)])
