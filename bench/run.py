@@ -117,14 +117,19 @@ def interleaved_medians(steps: dict[str, Callable], repeat: int, warmup: int = 3
                         rounds: int = 5) -> dict[str, float]:
     """Median seconds per step of each backend, timed in `rounds` alternating rounds of
     repeat/rounds steps each, so that a slow phase of a shared machine (frequency, a noisy
-    neighbour) lands on every backend alike instead of on whichever ran then."""
+    neighbour) lands on every backend alike instead of on whichever ran then. Each round
+    starts with the next backend: the one that runs after another's steps (its freed
+    buffers, its data in the caches) measured up to 0.5% slower, so no backend keeps that
+    place."""
     for fn in steps.values():
         for _ in range(warmup):
             fn()
     times: dict[str, list[float]] = {name: [] for name in steps}
     per_round = max(1, repeat // rounds)
-    for _ in range(rounds):
-        for name, fn in steps.items():
+    names = list(steps)
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[: r % len(names)]:
+            fn = steps[name]
             for _ in range(per_round):
                 start = time.perf_counter()
                 fn()

@@ -16,6 +16,12 @@ Two steps, because a thread pool needs a C function pointer and one `void *` of 
    libgomp's team is torch's own, so torch.set_num_threads applies and no second pool
    competes for the cores. The JIT resolves the GOMP symbols from torch's libgomp
    (runtime/cpu.py passes it as a shared library).
+
+Shares are equal and fixed. Threads taking chunks of the iterations from a shared atomic
+counter instead (4 per thread, for fused loops, transposes and column-split matmuls) were
+measured slower on this 2-vCPU machine, whose second vCPU is often the slower one: a GPT-2
+block 5.07 -> 5.19 ms, its training step 15.88 -> 16.86 ms (bench/variants.py, each
+variant with its own backend).
 """
 
 from __future__ import annotations

@@ -91,6 +91,7 @@ def fingerprint_parts() -> dict[str, str]:
             root / "runtime" / "memref.py",
             root / "runtime" / "llvm_jit.py",
             root / "runtime" / "llvm_text.py",
+            root / "runtime" / "llvm_worker.py",
         ]
     )
     sources = hashlib.sha256()

@@ -4,6 +4,7 @@ fallback. Every compiled result is checked against eager PyTorch."""
 
 from __future__ import annotations
 
+import re
 import struct
 
 import llvmlite.binding as llvm
@@ -216,3 +217,47 @@ def test_text_llvmlite_rejects_falls_back_to_the_execution_engine(fresh_cache, m
     monkeypatch.setenv("DYNAMLIR_JIT_HELPERS", "0")
     run_text()
     assert debug.COUNTERS["engine_compiles"] == 1
+
+
+def test_wide_loops_follow_the_host_and_the_vector_bits(monkeypatch):
+    """Note [512-bit loops]: AVX-512 hosts vectorize loops at 512 bits unless
+    DYNAMLIR_VECTOR_BITS asks for less."""
+    monkeypatch.delenv("DYNAMLIR_VECTOR_BITS", raising=False)
+    monkeypatch.setattr(llvm_worker, "_host_features", lambda: "+avx2,+avx512f,+fma")
+    assert llvm_worker.wide_loops()
+    monkeypatch.setenv("DYNAMLIR_VECTOR_BITS", "256")
+    assert not llvm_worker.wide_loops()
+    monkeypatch.delenv("DYNAMLIR_VECTOR_BITS")
+    monkeypatch.setattr(llvm_worker, "_host_features", lambda: "+avx2,-avx512f,+fma")
+    assert not llvm_worker.wide_loops()
+
+
+LOOP = """
+define void @scale(ptr noalias %x, ptr noalias %y, i64 %n) {
+entry:
+  br label %loop
+loop:
+  %i = phi i64 [ 0, %entry ], [ %next, %loop ]
+  %px = getelementptr float, ptr %x, i64 %i
+  %v = load float, ptr %px
+  %w = fmul float %v, 3.0
+  %py = getelementptr float, ptr %y, i64 %i
+  store float %w, ptr %py
+  %next = add i64 %i, 1
+  %done = icmp eq i64 %next, %n
+  br i1 %done, label %exit, label %loop
+exit:
+  ret void
+}
+"""
+
+
+@pytest.mark.skipif("+avx512f" not in llvm_worker._host_features().split(","),
+                    reason="needs an AVX-512 host")
+@pytest.mark.parametrize("wide,register", [(True, "zmm"), (False, "ymm")])
+def test_loops_are_vectorized_at_the_chosen_width(wide, register):
+    tm = llvm_worker._target_machine(wide)
+    asm = tm.emit_assembly(llvm_worker.optimized(LOOP, tm))
+    muls = re.findall(r"vmulps\s[^\n]*", asm)
+    assert muls and f"%{register}" in muls[0], muls  # the main body; a tail may be narrower
+    assert any("%zmm" in m for m in muls) == wide, muls
