@@ -55,18 +55,18 @@ Note [shape-general kernels]
 ~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 Each micro-kernel costs 50-100 ms of LLVM time, and products of one form differ mostly in
 their sizes: an MLP's three layers are the same row-split kernel on three shapes. A product
-that the threads share out by rows (split "m") therefore calls a kernel that takes its
-operands with dynamic sizes and strides (Note [shared kernels], lowering/cpu_parallel.py),
-keyed by its form and by the static facts the tails depend on (static_facts: whole row
-tiles, only wide column tiles, whole k blocks, streamed C), which the caller computes from
-its static types, so a general kernel carries no more tails than a static one. Measured:
-the MLP's module went from 225 to 156 KB of LLVM IR and from 1.49 to 1.07 G instructions
-of LLVM (callgrind, deterministic; one kernel instead of three), the GPT-2 block's from
-4.60 to 4.35 G; latencies unchanged within noise (bench/variants.py, each variant with its
-own backend: MLP inference 4.648 vs 4.658 ms, the block's 5.49 vs 5.49 and 5.23 vs 5.27
-ms, its training step 19.82 vs 19.85 ms). Column-split kernels stay static: general ones
-made the block's inference 1.6-1.9% slower, three runs out of three (its qkv and fc1
-products split by columns).
+that the threads share out by rows (split "m") and that reads B as it is (no B^T packing)
+therefore calls a kernel that takes its operands with dynamic sizes and strides (Note
+[shared kernels], lowering/cpu_parallel.py), keyed by its form and by the static facts the
+tails depend on (static_facts: whole row tiles, only wide column tiles, whole k blocks,
+streamed C), which the caller computes from its static types, so a general kernel carries
+no more tails than a static one. Measured: the MLP's module went from 225 to 156 KB of
+LLVM IR and from 1.49 to 1.07 G instructions of LLVM (callgrind, deterministic; one kernel
+instead of three), with its latency unchanged (bench/variants.py: 5.181 vs 5.190 ms).
+The other kernels stay static, by measurement (bench/variants.py with private code
+objects and rotating rounds): general B^T-packing row-split kernels (a GPT-2 block's proj
+and fc2) made the block's inference 1.5%, 1.8% and 2.1% slower, general column-split ones
+(its qkv and fc1) 0.8% and 3.3% slower.
 
 Note [matmul kernel gap]
 ~~~~~~~~~~~~~~~~~~~~~~~~
@@ -77,6 +77,11 @@ Python of a call through Dynamo, our runner and CpuFunction costs 25 us after a 
 product but 50-150 us after one of these, most likely because the product's data has
 flushed the interpreter's from the caches (eager's call path is C++). Dynamo's own share
 is 40-80 us of that.
+
+Whole-step A/B runs made with bench/variants.py before 2026-12-06 (the KC and streaming
+results below and in Note [streaming stores]) carry an order bias: its variants shared one
+Dynamo code object, and identical variants measured 1-6% apart, the first slowest; they
+now get private code objects and rotating rounds (residual bias under 0.6%).
 
 Kernel experiments must compare compiled code, not calls. Variants compiled with
 torch.compile in one process do not each keep their own code: after torch._dynamo.reset()
@@ -657,7 +662,7 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
                     outer = _size(p, p["m"])
                     step = mr if p["form"] == "nn" else (4 if host_vector_bits() >= 512 else 3)
 
-                general = SHAPE_GENERAL and p["form"] == "nn" and p["split"] == "m"
+                general = SHAPE_GENERAL and p["form"] == "nn" and p["split"] == "m" and not p["bt"]
                 p["facts"] = static_facts(p)
 
                 def build(lo, hi, a, b, c, *bias, p=p):

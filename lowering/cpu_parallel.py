@@ -19,9 +19,8 @@ Two steps, because a thread pool needs a C function pointer and one `void *` of 
 
 Shares are equal and fixed. Threads taking chunks of the iterations from a shared atomic
 counter instead (4 per thread, for fused loops, transposes and column-split matmuls) were
-measured slower on this 2-vCPU machine, whose second vCPU is often the slower one: a GPT-2
-block 5.07 -> 5.19 ms, its training step 15.88 -> 16.86 ms (bench/variants.py, each
-variant with its own backend).
+measured slower on this 2-vCPU machine, although its second vCPU is often the slower one:
+a GPT-2 block 5.93 -> 6.23 ms, its training step 21.86 -> 22.07 ms (bench/variants.py).
 """
 
 from __future__ import annotations
