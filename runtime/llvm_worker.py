@@ -54,7 +54,9 @@ def wide_loops() -> bool:
 @functools.lru_cache(maxsize=None)
 def _target_machine(wide: bool):
     llvm = _llvm()
-    features = _host_features() + (",-prefer-256-bit" if wide else "")
+    # Both ways explicit: a CPU whose LLVM model does not prefer 256 bits keeps 256-bit loops
+    # when asked to (DYNAMLIR_VECTOR_BITS=256) as well.
+    features = _host_features() + (",-prefer-256-bit" if wide else ",+prefer-256-bit")
     return llvm.Target.from_default_triple().create_target_machine(
         cpu=llvm.get_host_cpu_name(),
         features=features,
