@@ -206,7 +206,6 @@ class CpuFunction:
         self.name = function_name(module_text, entry, name)
         self._variants: dict[tuple[bool, ...], tuple] = {}
         self._dtypes: list[torch.dtype | None] = []
-        self._checked: dict[tuple, Callable] = {}
         self._local = threading.local()  # this thread's prepared calls (Note [prepared calls])
         tune_malloc()
 
@@ -307,12 +306,7 @@ class CpuFunction:
     def _entry(self, inputs: Sequence[torch.Tensor]):
         """The compiled entry for these inputs (checked against it) and the output
         buffers, newly allocated."""
-        # Inputs like ones already checked (dtype, shape, layout) skip the checks.
-        seen = tuple((t.dtype, t.shape, layout_key(t)) for t in inputs)
-        if (fn := self._checked.get(seen)) is None:
-            fn = self._check(inputs)
-            if len(self._checked) < 64:  # dynamic shapes: a bounded memory of them
-                self._checked[seen] = fn
+        fn = self._check(inputs)
         outs = [torch.empty(tuple(o.sizes(inputs)), dtype=o.dtype) for o in self.outputs]
         return fn, outs
 
@@ -347,21 +341,19 @@ class CpuFunction:
     # write its data pointers. Each thread has its own prepared calls: a block is filled and
     # then read by the compiled code, so two threads must not share one.
 
-    def _prepared(self, inputs: Sequence[torch.Tensor]):
+    def __call__(self, *inputs: torch.Tensor) -> list[torch.Tensor]:
         calls = getattr(self._local, "calls", None)
         if calls is None:
             calls = self._local.calls = {}
         sig = tuple([(t.dtype, t.shape, t.stride()) for t in inputs])
         if (call := calls.get(sig)) is None:
-            fn, outs = self._entry(inputs)
-            call = (fn, [(tuple(o.shape), o.dtype) for o in outs], PreparedBlock((*inputs, *outs)))
+            fn, outs = self._entry(inputs)  # checks the inputs
+            block = PreparedBlock((*inputs, *outs))
             if len(calls) < 64:  # dynamic shapes: a bounded memory of them
-                calls[sig] = call
-        return call
-
-    def __call__(self, *inputs: torch.Tensor) -> list[torch.Tensor]:
-        fn, out_specs, block = self._prepared(inputs)
-        outs = [torch.empty(shape, dtype=dtype) for shape, dtype in out_specs]
+                calls[sig] = (fn, [(tuple(o.shape), o.dtype) for o in outs], block)
+        else:
+            fn, out_specs, block = call
+            outs = [torch.empty(shape, dtype=dtype) for shape, dtype in out_specs]
         fn(block.fill((*inputs, *outs)))
         debug.count("calls")
         return outs

@@ -44,17 +44,30 @@ def _block_layout(ranks: tuple[int, ...]) -> tuple[struct.Struct, struct.Struct,
     return head, struct.Struct("@" + "".join(fields)), offsets
 
 
+def argument_block(tensors: Sequence[torch.Tensor]) -> ctypes.Array:
+    """The `void **` that a packed entry point (`_mlir__mlir_ciface_...`) takes, in one buffer:
+    n slots, then n cells, then n descriptors. Slot i holds the address of cell i, which
+    holds the address of descriptor i (the C interface takes each `desc*` by address); the
+    descriptor aliases tensor i's storage (data_ptr includes the storage offset). The
+    tensors must outlive the calls that use the block."""
+    return PreparedBlock(tensors).fill(tensors)
+
+
 class PreparedBlock:
     """An argument block (argument_block) for tensors of fixed shapes and strides, made
-    once: a call only writes the tensors' data pointers into their descriptors (one
-    struct.pack_into over the descriptors, with the sizes and strides kept from the first
-    tensors). Not for concurrent calls: each thread keeps its own."""
+    once: a call only writes the tensors' data pointers into their descriptors, with one
+    struct.pack_into over the descriptors (half the time of a ctypes Structure per tensor;
+    the slots and cells, which point into the block itself, are written once). Not for
+    concurrent calls: each thread keeps its own."""
 
     __slots__ = ("block", "_body", "_offset", "_values", "_slots")
 
     def __init__(self, tensors: Sequence[torch.Tensor]):
-        head, self._body, _ = _block_layout(tuple(t.dim() for t in tensors))
-        self.block = argument_block(tensors)
+        head, self._body, offsets = _block_layout(tuple(t.dim() for t in tensors))
+        self.block = (ctypes.c_byte * (head.size + self._body.size))()
+        base, word, n = ctypes.addressof(self.block), struct.calcsize("@P"), len(tensors)
+        cells = [base + (n + i) * word for i in range(n)]
+        head.pack_into(self.block, 0, *cells, *[base + off for off in offsets])
         self._offset = head.size
         self._values: list[int] = []
         self._slots: list[int] = []  # where each tensor's two pointers sit in _values
@@ -69,23 +82,3 @@ class PreparedBlock:
             values[at] = values[at + 1] = t.data_ptr()
         self._body.pack_into(self.block, self._offset, *values)
         return self.block
-
-
-def argument_block(tensors: Sequence[torch.Tensor]) -> ctypes.Array:
-    """The `void **` that a packed entry point (`_mlir__mlir_ciface_...`) takes, in one buffer:
-    n slots, then n cells, then n descriptors. Slot i holds the address of cell i, which
-    holds the address of descriptor i (the C interface takes each `desc*` by address); the
-    descriptor aliases tensor i's storage (data_ptr includes the storage offset). Two
-    struct.pack_into calls fill it: half the time of a ctypes Structure per tensor. The
-    tensors must outlive the calls that use the block."""
-    head, body, offsets = _block_layout(tuple(t.dim() for t in tensors))
-    values: list[int] = []
-    for t in tensors:
-        ptr = t.data_ptr()
-        values += (ptr, ptr, 0, *t.shape, *t.stride())
-    block = (ctypes.c_byte * (head.size + body.size))()
-    base, word, n = ctypes.addressof(block), struct.calcsize("@P"), len(tensors)
-    cells = [base + (n + i) * word for i in range(n)]
-    head.pack_into(block, 0, *cells, *[base + off for off in offsets])
-    body.pack_into(block, head.size, *values)
-    return block
