@@ -120,6 +120,8 @@ STREAM_MIN_BYTES = 4 << 20
 # Row-split kernels take their operands with dynamic sizes and strides, so that products of
 # one form share one kernel whatever their shapes (Note [shape-general kernels]).
 SHAPE_GENERAL = True
+# Apply a matmul's elementwise consumer in its kernel (Note [matmul epilogues]).
+EPILOGUES = True
 
 
 @functools.lru_cache(maxsize=None)
@@ -295,6 +297,9 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
     m, n, k = p["m"], p["n"], p["k"]
     M, N, K = sizes[m], sizes[n], sizes[k]
     split_cols = outer is not None and not p["batch"] and p.get("split") == "n"
+    epilogue = p.get("epilogue")  # a BoundEpilogue (lowering/cpu_epilogue.py) or None
+    k_static = _static_size(p, k)
+    last_block = k_static is not None and k_static <= KC  # every k block is the last one
     row_lo, row_hi = (_c(0), M) if outer is None or p["batch"] or split_cols else outer
     col_lo, col_hi = outer if split_cols else (_c(0), N)
 
@@ -325,6 +330,26 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
             scf.YieldOp(from_c())
         return list(branch.results)
 
+    def apply_epilogue(env, rows: int, cols: int, width: int):
+        """Note [matmul epilogues]: the consumer's values of the tile just stored, read back
+        from L1 and written to D (in place when D is the kernel's C). A loop, not unrolled
+        per accumulator: a GELU body is 25 vector ops, and 24 copies of it per micro-kernel
+        cost more LLVM time than the reloads cost at run time."""
+        vt = ir.VectorType.get([width], elem)
+        target = epilogue.out if epilogue.out is not None else p["c"]
+
+        def row(r):
+            ri = arith.addi(env[m], r)
+
+            def column(c):
+                cj = arith.addi(env[n], c)
+                x = vector.load(vt, p["c"], index(p["dc"], {**env, m: ri, n: cj}))
+                vector.store(epilogue.apply(x, ri, cj), target, [ri, cj])
+
+            _for(_c(0), _c(cols), width, column)
+
+        _for(_c(0), _c(rows), 1, row)
+
     def micro(env, rows: int, nvec: int, width: int, k0, k1, packed=None):
         vt = ir.VectorType.get([width], elem)
         i, j = env[m], env[n]
@@ -349,21 +374,33 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
 
         loop = _for(k0, k1, 1, kbody, accs)
 
-        def store(**how):
+        def store(final: bool, **how):
             for r in range(rows):
                 for v in range(nvec):
                     vector.store(loop.results[r * nvec + v], p["c"],
                                  index(p["dc"], {**env, m: rows_i[r], n: cols_j[v]}), **how)
+            if final:
+                apply_epilogue(env, rows, nvec * width, width)
+
+        def stores(**how):
+            if epilogue is None or last_block is True:
+                store(epilogue is not None, **how)
+                return
+            branch = scf.IfOp(arith.cmpi(arith.CmpIPredicate.eq, k1, K), [], has_else=True)
+            for block, final in ((branch.then_block, True), (branch.else_block, False)):
+                with ir.InsertionPoint(block):
+                    store(final, **how)
+                    scf.YieldOp([])
 
         if streaming is None or width == 1:
-            store()
+            stores()
             return
         branch = scf.IfOp(streaming, [], has_else=True)
         with ir.InsertionPoint(branch.then_block):
-            store(nontemporal=True, alignment=width * ir.FloatType(elem).width // 8)
+            stores(nontemporal=True, alignment=width * ir.FloatType(elem).width // 8)
             scf.YieldOp([])
         with ir.InsertionPoint(branch.else_block):
-            store()
+            stores()
             scf.YieldOp([])
 
     # The KC x NR panel of B the wide column tiles read, packed contiguously so that the
@@ -423,7 +460,7 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
 
     # Note [streaming stores]: the run-time half of the check (C's buffer aligned).
     streaming = None
-    if facts["stream"]:
+    if facts["stream"] and epilogue is None:  # an epilogue reads the stored tile back
         base = memref.extract_aligned_pointer_as_index(p["c"])
         streaming = arith.cmpi(arith.CmpIPredicate.eq, arith.remui(base, _c(64)), _c(0))
 
@@ -633,6 +670,7 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
     spreads over threads (see Note [cpu parallel loops] in lowering/cpu_parallel.py); calls
     that differ only in their shapes share that function (Note [shared kernels]).
     """
+    from .cpu_epilogue import find_epilogue
     from .cpu_parallel import MIN_WORK, SharedKernels
 
     found = ops_named(module, "linalg.matmul", "linalg.batch_matmul")
@@ -648,11 +686,21 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
         if found_init is not None:
             writer, p["init"] = found_init
             writer.erase()
-        with op.location, ir.InsertionPoint(op):
+        epilogue = find_epilogue(op, p) if EPILOGUES else None
+        # With an epilogue the product runs where its consumer was (Note [matmul epilogues]).
+        with op.location, ir.InsertionPoint(op if epilogue is None else epilogue.generic):
+            extra = []
+            if epilogue is not None:
+                rows, cols = ir.MemRefType(p["c"].type).shape
+                extra = epilogue.operands(rows, cols)
+                if not epilogue.keep_c:
+                    p["c"] = epilogue.target(rows, cols)
             if parallel and _static_work(p) >= MIN_WORK * 64:
                 operands = [p["a"], p["b"], p["c"]]
                 if p["init"] is not None and p["init"][1] is not None:
                     operands.append(p["init"][1])
+                n_fixed = len(operands)
+                operands += extra
                 mr, nv, vl = tile_shape(ir.FloatType(p["elem"]).width)
                 if p["batch"]:
                     outer, step = _size(p, 0), 1
@@ -665,18 +713,24 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
                 general = SHAPE_GENERAL and p["form"] == "nn" and p["split"] == "m" and not p["bt"]
                 p["facts"] = static_facts(p)
 
-                def build(lo, hi, a, b, c, *bias, p=p):
+                def build(lo, hi, *args, p=p, n_fixed=n_fixed, epilogue=epilogue):
+                    a, b, c, *bias = args[:n_fixed]
                     inner = {**p, "a": a, "b": b, "c": c}
                     if bias:
                         inner["init"] = (p["init"][0], bias[0])
+                    if epilogue is not None:
+                        inner["epilogue"] = epilogue.bind(args[n_fixed:])
                     emit(inner, (lo, hi))
 
                 key = ("matmul", p["form"], p["bt"], p["batch"], p["split"],
                        p["init"] and p["init"][0], tuple(p["da"]), tuple(p["db"]), tuple(p["dc"]),
-                       tuple(sorted(p["facts"].items())) if general else None)
+                       tuple(sorted(p["facts"].items())) if general else None,
+                       epilogue and epilogue.signature)
                 kernels.call(key, (_c(0), outer, _c(step)), operands, build, general=general)
             else:
-                emit(p)
+                emit({**p, "epilogue": epilogue and epilogue.bind(extra)})
         op.erase()
+        if epilogue is not None:
+            epilogue.generic.erase()
         count += 1
     return count

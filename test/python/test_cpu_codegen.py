@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from dynamlir.dialects import make_context
 from dynamlir.lowering.pipeline import build_pass_manager
@@ -451,3 +452,68 @@ def test_row_split_products_share_a_shape_general_kernel():
                 torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
     finally:
         torch.set_num_threads(old)
+
+
+EPILOGUE_CASES = {
+    # fc1 + GELU: K = 300 spans two k blocks, 299 rows a row tail, 200 columns a vector tail
+    "linear_gelu": (lambda x, w, b, r: F.gelu(F.linear(x, w, b)), (299, 300), (200, 300)),
+    # proj + residual, on a 3-D input (the consumer reads C through a reshape)
+    "linear_residual": (lambda x, w, b, r: r + F.linear(x, w, b), (2, 35, 64), (200, 64)),
+    # a scalar and a row vector of the consumer's own, and a second use of C (kept)
+    "linear_affine_kept": (lambda x, w, b, r: (F.linear(x, w, b) * 0.5 + b, F.linear(x, w, b)),
+                           (96, 128), (128, 128)),
+}
+
+
+@pytest.mark.parametrize("name", list(EPILOGUE_CASES))
+def test_matmul_epilogues_match_eager_on_threads(name):
+    """Note [matmul epilogues]: a matmul's elementwise consumer runs in its kernel's stores;
+    outputs and gradients match eager on 1-3 threads, with tails and several k blocks."""
+    fn, x_shape, w_shape = EPILOGUE_CASES[name]
+    torch.manual_seed(0)
+    out_features = w_shape[0]
+    x = torch.randn(x_shape, requires_grad=True)
+    w = torch.randn(w_shape, requires_grad=True)
+    b = torch.randn(out_features, requires_grad=True)
+    r = torch.randn(*x_shape[:-1], out_features, requires_grad=True)
+    inputs = (x, w, b, r)
+    old = torch.get_num_threads()
+    try:
+        for threads in (1, 2, 3):
+            torch.set_num_threads(threads)
+            torch._dynamo.reset()
+            compiled = torch.compile(fn, backend="dynamlir", fullgraph=True)
+            with torch.no_grad():
+                got, want = compiled(*inputs), fn(*inputs)
+            for g, e in zip(torch.utils._pytree.tree_leaves(got), torch.utils._pytree.tree_leaves(want)):
+                torch.testing.assert_close(g, e, rtol=1e-4, atol=1e-4)
+            loss = lambda out: sum(o.pow(2).sum() for o in torch.utils._pytree.tree_leaves(out))  # noqa: E731
+            got_grads = torch.autograd.grad(loss(compiled(*inputs)), inputs, allow_unused=True)
+            want_grads = torch.autograd.grad(loss(fn(*inputs)), inputs, allow_unused=True)
+            for g, e in zip(got_grads, want_grads):
+                if e is not None:
+                    torch.testing.assert_close(g, e, rtol=1e-3, atol=1e-3)
+    finally:
+        torch.set_num_threads(old)
+
+
+def test_matmul_epilogue_replaces_the_consumer_loop():
+    """fc1 + GELU lowers to one kernel: no loop nest of its own is left for the GELU."""
+    text = """module {
+  func.func @main(%x: tensor<64x96xf32>, %w: tensor<96x128xf32>) -> tensor<64x128xf32> {
+    %0 = "tg.mm"(%x, %w) : (tensor<64x96xf32>, tensor<96x128xf32>) -> tensor<64x128xf32>
+    %1 = "tg.relu"(%0) : (tensor<64x128xf32>) -> tensor<64x128xf32>
+    return %1 : tensor<64x128xf32>
+  }
+}
+"""
+    from dynamlir.lowering.cpu import CPU_LOWER_LINALG
+
+    steps = CPU_LOWER_LINALG.split(",")
+    upto = ",".join(steps[: steps.index("tg-cpu-matmul-kernels") + 1])
+    ir_text = lowered(text, f"tg-decompose{{targets=cpu}},tg-lower-to-linalg,{upto},canonicalize")
+    assert "linalg.generic" not in ir_text and "linalg.matmul" not in ir_text, ir_text
+    assert "arith.maximumf" in ir_text and ("vector<16xf32>" in ir_text or "vector<8xf32>" in ir_text)
+    f = CpuFunction(text, [OutputSpec(torch.float32, (64, 128))])
+    x, w = torch.randn(64, 96), torch.randn(96, 128)
+    torch.testing.assert_close(f(x, w)[0], torch.relu(x @ w), rtol=1e-4, atol=1e-4)

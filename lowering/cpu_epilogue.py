@@ -1,0 +1,289 @@
+"""Elementwise consumers of a matmul, applied to its accumulators as the kernel stores them.
+
+Note [matmul epilogues]
+~~~~~~~~~~~~~~~~~~~~~~~
+A GPT-2 block's fc1 writes a 512x1024 C that only GELU reads, and its fc2's C only meets
+the residual add. As separate ops, each is a pass over C after the kernel: read 2 MB that
+left the registers moments ago, compute, write 2 MB elsewhere. Here the bufferized
+elementwise op (a linalg.generic, all loops parallel) that first reads C after the matmul
+is applied to the accumulators in the kernel's last k block instead, vector by vector:
+
+    acc = A[i:i+MR, :] B[:, j:j+NR]               registers, as before
+    D[i+r, j+v*VL : +VL] = f(acc[r][v], X[i+r, j+v*VL : +VL], bias[j+v*VL : +VL], s)
+
+f is the generic's body with every scalar op rebuilt on vectors (its constants splatted),
+and its other inputs are read at the element the accumulator holds: a tensor of C's shape
+(through a row-major reshape), a row vector along C's columns, or a 0-d scalar. When
+nothing else reads C (only views, the consumer and its dealloc), D takes C's place: earlier
+k blocks keep their partial sums in D, and C is never written (its buffer is then dead and
+canonicalize drops it). When C lives on (a training step saves fc1's output for the
+backward), the kernel stores both.
+
+The matmul moves down to the consumer's place, so the consumer's operands (D's alloc, its
+views) exist at the call; that is allowed only when no op in between touches A, B or C.
+Only 2-D products on the broadcast kernel qualify (not batch_matmul, not the dot form of
+few rows), with C static, row-major and contiguous.
+
+The consumer runs on the tile just stored, read back from L1 in a loop over its rows and
+vectors, not on the accumulators in registers: unrolled per accumulator, a GELU body (25
+vector ops) was copied 28 times into fc1's kernel. Measured with bench/variants.py (private
+code objects, rotating rounds): a GPT-2 block's inference 5.31 -> 5.25 ms (its proj and fc2
+take the residual add, fc1 the GELU); the unrolled form was 1.7% faster but added 0.1-0.2 s
+of compile. The training step is unchanged within noise (18.57 vs 18.64 ms): the backward's
+products have no elementwise consumer, and fc1's C is kept for it. The MLP's ReLUs cost as
+much in the kernel as in a loop of their own (5.96 vs 5.91 ms, within noise).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch_mlir import ir
+from torch_mlir.dialects import arith, memref, vector
+
+from .cpu_fuse_loops import ALIASES, buffer_of
+from .cpu_matmul import _dims, _operands_within
+
+_SCALAR_TYPES = (ir.F16Type, ir.BF16Type, ir.F32Type, ir.F64Type, ir.IntegerType)
+
+
+@dataclass
+class Epilogue:
+    """The consumer `generic` of a matmul's C, and how its kernel applies it."""
+
+    generic: ir.Operation
+    kinds: list[str]  # per generic input: "acc" (C itself), "tile", "row" or "scalar"
+    inputs: list[ir.Value | None]  # per generic input (None for "acc"), as the generic reads it
+    out: ir.Value  # D, as the generic writes it
+    keep_c: bool  # C is read later too: store it as well as D
+    signature: tuple  # what the kernel's code depends on (for Note [shared kernels])
+
+    def operands(self, m: int, n: int) -> list[ir.Value]:
+        """The kernel's extra operands, made at the current insertion point: D (unless it
+        replaces C) and the inputs that are not C, reshaped to C's (m, n) where they are
+        tiles."""
+        out = [_as_matrix(self.out, m, n)] if self.keep_c else []
+        for kind, value in zip(self.kinds, self.inputs):
+            if kind == "tile":
+                out.append(_as_matrix(value, m, n))
+            elif kind in ("row", "scalar"):
+                out.append(value)
+        return out
+
+    def target(self, m: int, n: int) -> ir.Value:
+        """What the kernel writes as C when nothing else reads it: D as an (m, n) matrix."""
+        return _as_matrix(self.out, m, n)
+
+    def bind(self, values: list[ir.Value]) -> "BoundEpilogue":
+        """This epilogue inside a kernel whose extra arguments are `values` (as operands())."""
+        values = list(values)
+        out = values.pop(0) if self.keep_c else None
+        inputs = [None if kind == "acc" else values.pop(0) for kind in self.kinds]
+        return BoundEpilogue(self, out, inputs)
+
+
+@dataclass
+class BoundEpilogue:
+    spec: Epilogue
+    out: ir.Value | None  # None: the kernel's C is D
+    inputs: list[ir.Value | None]
+
+    def apply(self, acc: ir.Value, row: ir.Value, col: ir.Value) -> ir.Value:
+        """f(acc) for the accumulator vector `acc` of C[row, col : col + width]."""
+        width = ir.VectorType(acc.type).shape[0]
+        body = self.spec.generic.regions[0].blocks[0]
+        mapping: dict = {}
+        for arg, kind, value in zip(body.arguments, self.spec.kinds, self.inputs):
+            elem = ir.MemRefType(value.type).element_type if value is not None else None
+            if kind == "acc":
+                mapping[arg] = acc
+            elif kind == "tile":
+                mapping[arg] = vector.load(ir.VectorType.get([width], elem), value, [row, col])
+            elif kind == "row":
+                mapping[arg] = vector.load(ir.VectorType.get([width], elem), value, [col])
+            else:
+                mapping[arg] = vector.broadcast(ir.VectorType.get([width], elem), memref.load(value, []))
+        ops = list(body.operations)
+        for op in ops[:-1]:
+            if op.operation.name == "arith.constant":
+                mapping[op.result] = _splat(op.result, width)
+                continue
+            operands = [mapping[v] if v in mapping else _splat(v, width) for v in op.operands]
+            new = ir.Operation.create(
+                op.operation.name,
+                results=[ir.VectorType.get([width], r.type) for r in op.results],
+                operands=operands,
+                attributes={name: op.attributes[name] for name in op.attributes},
+            )
+            for old, res in zip(op.results, new.results):
+                mapping[old] = res
+        return mapping[ops[-1].operands[0]]
+
+
+def _splat(v: ir.Value, width: int) -> ir.Value:
+    """A vector of `width` copies of the scalar constant `v`."""
+    vt = ir.VectorType.get([width], v.type)
+    return arith.constant(vt, ir.DenseElementsAttr.get_splat(vt, v.owner.attributes["value"]))
+
+
+def _row_major(t: ir.MemRefType) -> bool:
+    t = ir.MemRefType(t)
+    if not t.has_static_shape:
+        return False
+    strides, offset = t.get_strides_and_offset()
+    expect, run = [], 1
+    for size in reversed(t.shape):
+        expect.insert(0, run)
+        run *= size
+    return offset == 0 and all(s == e or size == 1 for s, e, size in zip(strides, expect, t.shape))
+
+
+def _as_matrix(v: ir.Value, m: int, n: int) -> ir.Value:
+    """Row-major `v` as an (m, n) matrix (a collapse of its leading dims)."""
+    t = ir.MemRefType(v.type)
+    if t.rank == 2:
+        return v
+    groups = [list(range(t.rank - 1)), [t.rank - 1]]
+    return memref.collapse_shape(ir.MemRefType.get([m, n], t.element_type), v,
+                                 ir.ArrayAttr.get([ir.ArrayAttr.get(
+                                     [ir.IntegerAttr.get(ir.IntegerType.get_signless(64), d) for d in g])
+                                     for g in groups]))
+
+
+def _roots(op) -> set:
+    return {buffer_of(v) for v in _operands_within(op) if isinstance(v.type, ir.MemRefType)}
+
+
+def _only_consumed_by(root: ir.Value, allowed: list) -> bool:
+    """Every use of buffer `root` (through views) is an op in `allowed` or a dealloc."""
+    pending = [root]
+    while pending:
+        v = pending.pop()
+        for use in v.uses:
+            owner = getattr(use.owner, "operation", use.owner)
+            if owner.name in ALIASES:
+                pending.extend(owner.results)
+            elif owner.name != "memref.dealloc" and not any(owner == a for a in allowed):
+                return False
+    return True
+
+
+def _body_signature(body: ir.Block) -> tuple | None:
+    """The consumer's body as a hashable description, or None if it cannot be vectorized:
+    every op scalar, region-free and not linalg.index, capturing only scalar constants."""
+    ops = list(body.operations)
+    names: dict = {a: ("arg", i) for i, a in enumerate(body.arguments)}
+    sig = []
+    for i, op in enumerate(ops[:-1]):
+        name = op.operation.name
+        if len(op.operation.regions) or name == "linalg.index" or not op.results:
+            return None
+        if not all(isinstance(r.type, _SCALAR_TYPES) for r in op.results):
+            return None
+        refs = []
+        for v in op.operands:
+            if v in names:
+                refs.append(names[v])
+                continue
+            owner = v.owner
+            if not (isinstance(owner, ir.OpView) and owner.operation.name == "arith.constant"
+                    and isinstance(v.type, _SCALAR_TYPES)):
+                return None
+            refs.append(("const", str(owner.attributes["value"])))
+        attrs = tuple(sorted((name, str(op.attributes[name])) for name in op.attributes))
+        sig.append((name, tuple(refs), attrs, tuple(str(r.type) for r in op.results)))
+        for j, r in enumerate(op.results):
+            names[r] = ("op", i, j)
+    yielded = list(ops[-1].operands)
+    if len(yielded) != 1 or yielded[0] not in names:
+        return None
+    sig.append(("yield", names[yielded[0]]))
+    return tuple(sig)
+
+
+def find_epilogue(op, p: dict) -> Epilogue | None:
+    """The elementwise op that first reads matmul `op`'s C, when the kernel can apply it
+    (Note [matmul epilogues]); else None."""
+    if p["batch"] or p["form"] != "nn":
+        return None
+    c = p["c"]
+    ct = ir.MemRefType(c.type)
+    if ct.rank != 2 or not _row_major(ct):
+        return None
+    m, n = ct.shape
+    root = buffer_of(c)
+    guarded = {root, buffer_of(p["a"]), buffer_of(p["b"])}
+    block_ops = list(op.block.operations)
+    at = next(i for i, o in enumerate(block_ops) if o.operation == op)
+    consumer = None
+    for nxt in block_ops[at + 1:]:
+        nxt = nxt.operation
+        if nxt.name in ALIASES:
+            continue
+        roots = _roots(nxt)
+        if root in roots:
+            consumer = nxt
+            break
+        if roots & guarded:
+            return None
+    if consumer is None or consumer.name != "linalg.generic":
+        return None
+    generic = consumer.opview
+    iters = [str(a) for a in ir.ArrayAttr(consumer.attributes["iterator_types"])]
+    outs, ins = list(generic.outputs), list(generic.inputs)
+    if any("parallel" not in it for it in iters) or len(outs) != 1 or len(iters) < 2:
+        return None
+    maps = [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(consumer.attributes["indexing_maps"])]
+    rank = len(iters)
+    identity = list(range(rank))
+    body = consumer.regions[0].blocks[0]
+    signature = _body_signature(body)
+    if signature is None or len(list(body.arguments[-1].uses)):
+        return None  # not vectorizable, or it reads D's old values
+    out = outs[0]
+    ot = ir.MemRefType(out.type)
+    if (_dims(maps[-1]) != identity or not _row_major(ot) or ot.shape[-1] != n
+            or ot.element_type != ct.element_type or buffer_of(out) in guarded):
+        return None
+    domain = ot.shape
+    if domain[-1] * _product(domain[:-1]) != m * n:
+        return None
+    kinds: list[str] = []
+    inputs: list[ir.Value | None] = []
+    for value, amap in zip(ins, maps):
+        t = ir.MemRefType(value.type)
+        dims = _dims(amap)
+        if buffer_of(value) == root:
+            if dims != identity or t.shape != domain or not _row_major(t):
+                return None
+            kinds.append("acc")
+            inputs.append(None)
+        elif buffer_of(value) in guarded - {root}:
+            return None  # reads A or B: fine in principle, but keeps the aliasing simple
+        elif dims == identity and t.shape == domain and _row_major(t):
+            kinds.append("tile")
+            inputs.append(value)
+        elif dims == [rank - 1] and t.rank == 1 and t.shape == [n] and _row_major(t):
+            kinds.append("row")
+            inputs.append(value)
+        elif dims == [] and t.rank == 0:
+            kinds.append("scalar")
+            inputs.append(value)
+        else:
+            return None
+    if "acc" not in kinds:
+        return None
+    # C must be dead after the consumer for D to take its place, and its start must not be
+    # its old contents (a zero fill or a bias, Note [matmul accumulator init]).
+    dead = (isinstance(root.owner, ir.OpView) and root.owner.operation.name == "memref.alloc"
+            and p["init"] is not None and _only_consumed_by(root, [op, consumer]))
+    keep_c = not dead
+    return Epilogue(consumer, kinds, inputs, out, keep_c,
+                    (tuple(kinds), keep_c, signature))
+
+
+def _product(xs) -> int:
+    out = 1
+    for x in xs:
+        out *= x
+    return out
