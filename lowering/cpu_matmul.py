@@ -68,6 +68,21 @@ objects and rotating rounds): general B^T-packing row-split kernels (a GPT-2 blo
 and fc2) made the block's inference 1.5%, 1.8% and 2.1% slower, general column-split ones
 (its qkv and fc1) 0.8% and 3.3% slower.
 
+Note [packed A^T]
+~~~~~~~~~~~~~~~~~
+A weight gradient X^T dY reads A = X^T, stored k-major: the MR elements a micro-kernel
+broadcasts at each k are contiguous, but each k is another row of X, M floats further on.
+For fc1's 1024x512x256 that is 4 KB: every k of a row tile touches a new page and the same
+L1 set, so the KC lines of a strip evict each other and the next row tile (which shares
+most of those lines) fetches them again. Such an A's MR-row strips are now copied, once
+per thread and k block, into one buffer laid out [strip][k][MR], from which the micro-
+kernel broadcasts; the row tail (fewer than MR rows) still reads A. The copy reads A once
+per k block, about 1/N of the FMAs' work. Measured with bench/variants.py (two pairs
+each): the GPT-2 block's training step 19.73 -> 19.53 ms (19.63/19.44 vs 19.79/19.66), the
+MLP's unchanged (15.27 vs 15.31 ms: its K = 64 keeps a strip's lines few); on the kernel
+alone (bench/matmul.py, tn, noisy) 1024x512x256 went from 0.77-0.84x to 0.85-0.92x of MKL,
+the other shapes within noise.
+
 Note [matmul kernel gap]
 ~~~~~~~~~~~~~~~~~~~~~~~~
 Measured on a GPT-2 block's 12 Linear products with bench/matmul.py (2 threads), the
@@ -122,6 +137,8 @@ STREAM_MIN_BYTES = 4 << 20
 SHAPE_GENERAL = True
 # Apply a matmul's elementwise consumer in its kernel (Note [matmul epilogues]).
 EPILOGUES = True
+# Copy a k-major A's row strips into a contiguous buffer per k block (Note [packed A^T]).
+PACK_A_T = True
 
 
 @functools.lru_cache(maxsize=None)
@@ -357,6 +374,11 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
         cols_j = [j if v == 0 else arith.addi(j, _c(v * width)) for v in range(nvec)]
         accs = initial(env, vt, rows_i, cols_j, k0)
 
+        strip = None
+        if a_strips is not None and rows == mr:
+            # Note [packed A^T]: this row tile's strip, (kk - k0) * MR + r within it.
+            strip = arith.subi(arith.muli(arith.subi(i, row_lo), strip_k), arith.muli(k0, _c(mr)))
+
         def kbody(kk, *acc):
             e = {**env, k: kk}
             if packed is None:
@@ -366,8 +388,12 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
                 row = arith.subi(kk, k0)
                 bs = [vector.load(vt, packed, [row, _c(v * width)]) for v in range(nvec)]
             out = []
+            at = None if strip is None else arith.addi(strip, arith.muli(kk, _c(mr)))
             for r in range(rows):
-                a = memref.load(p["a"], index(p["da"], {**e, m: rows_i[r]}))
+                if at is None:
+                    a = memref.load(p["a"], index(p["da"], {**e, m: rows_i[r]}))
+                else:
+                    a = memref.load(a_strips, [at if r == 0 else arith.addi(at, _c(r))])
                 ab = vector.broadcast(vt, a)
                 out += [vector.fma(ab, bs[v], acc[r * nvec + v]) for v in range(nvec)]
             return out
@@ -465,9 +491,31 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
         streaming = arith.cmpi(arith.CmpIPredicate.eq, arith.remui(base, _c(64)), _c(0))
 
     full_rows = facts["full_rows"]
+    m_main = row_hi if full_rows else arith.addi(row_lo, _split(arith.subi(row_hi, row_lo), mr))
+
+    # Note [packed A^T]: when A is stored k-major (a weight gradient's X^T), each k block's
+    # MR-row strips of A are copied once per thread into one contiguous buffer.
+    a_strips = strip_k = None
+    if PACK_A_T and p["da"][-1] == m and _inner_stride(ir.MemRefType(p["a"].type)) == 1:
+        strip_k = arith.minsi(K, _c(KC))  # each strip holds MR x min(K, KC) elements
+        length = arith.muli(arith.subi(m_main, row_lo), strip_k)
+        a_strips = memref.alloc(ir.MemRefType.get([ir.ShapedType.get_dynamic_size()], elem), [length], [],
+                                alignment=ir.IntegerAttr.get(ir.IntegerType.get_signless(64), 64))
+
+    def pack_strips(env, k0, k1):
+        vt = ir.VectorType.get([mr], elem)
+
+        def row(kk):
+            def tile(i):
+                x = vector.load(vt, p["a"], index(p["da"], {**env, k: kk, m: i}))
+                at = arith.addi(arith.muli(arith.subi(i, row_lo), strip_k), arith.muli(arith.subi(kk, k0), _c(mr)))
+                vector.store(x, a_strips, [at])
+
+            _for(row_lo, m_main, mr, tile)
+
+        _for(k0, k1, 1, row)
 
     def rows_loops(env, nvec, width, k0, k1):
-        m_main = row_hi if full_rows else arith.addi(row_lo, _split(arith.subi(row_hi, row_lo), mr))
         packed = None
         if p["bt"] and width > 1:
             pack_transposed(env, k0, k1, nvec)
@@ -485,6 +533,8 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
 
     def k_block(env, k0):
         k1 = arith.minsi(arith.addi(k0, _c(KC)), K)
+        if a_strips is not None:
+            pack_strips(env, k0, k1)
         if wide_only:
             _for(col_lo, col_hi, nv * vl, lambda j: rows_loops({**env, n: j}, nv, vl, k0, k1))
             return
@@ -506,6 +556,8 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
         _for(lo, hi, 1, lambda b: all_k({0: b}))
     else:
         all_k({})
+    if a_strips is not None:
+        memref.dealloc(a_strips)
     if streaming is not None:
         llvm.fence(ir.IntegerAttr.get(ir.IntegerType.get_signless(64), 7))  # seq_cst: mfence on x86
 

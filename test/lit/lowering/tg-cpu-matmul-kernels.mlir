@@ -164,3 +164,29 @@ func.func @small_c(%a: memref<512x64xf32>, %b: memref<64x1024xf32>, %c: memref<5
   linalg.matmul ins(%a, %b : memref<512x64xf32>, memref<64x1024xf32>) outs(%c : memref<512x1024xf32>)
   return
 }
+
+// -----
+
+// Note [packed A^T]: A read k-major (a weight gradient's X^T) has each k block's 6-row
+// strips copied into one contiguous buffer, 6 floats per k; the micro-kernel broadcasts
+// from it, and the 5-row tail (35 = 5 x 6 + 5) still reads A itself.
+// CHECK-LABEL: func.func @packed_a_t(
+// CHECK-SAME:    %[[A:.*]]: memref<40x35xf32>, %{{.*}}: memref<40x16xf32>, %{{.*}}: memref<35x16xf32>)
+// CHECK:         %[[STRIPS:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xf32>
+// CHECK:         scf.for %[[K0:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK:           scf.for %[[K:.*]] = %[[K0]] to %{{.*}} step %{{.*}} {
+// CHECK:             scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK-NEXT:        %[[STRIP:.*]] = vector.load %[[A]][%[[K]], %[[I]]] : memref<40x35xf32>, vector<6xf32>
+// CHECK:             vector.store %[[STRIP]], %[[STRIPS]][%{{.*}}] : memref<?xf32>, vector<6xf32>
+// CHECK:         memref.load %[[STRIPS]][%{{.*}}] : memref<?xf32>
+// CHECK:         vector.fma
+// CHECK:         memref.load %[[A]][%{{.*}}, %{{.*}}] : memref<40x35xf32>
+// CHECK:         memref.dealloc %[[STRIPS]] : memref<?xf32>
+#at = affine_map<(d0, d1, d2) -> (d2, d0)>
+#b = affine_map<(d0, d1, d2) -> (d2, d1)>
+#c = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @packed_a_t(%a: memref<40x35xf32>, %b: memref<40x16xf32>, %c: memref<35x16xf32>) {
+  linalg.matmul indexing_maps = [#at, #b, #c]
+      ins(%a, %b : memref<40x35xf32>, memref<40x16xf32>) outs(%c : memref<35x16xf32>)
+  return
+}
