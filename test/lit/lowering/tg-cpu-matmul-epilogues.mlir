@@ -132,3 +132,36 @@ func.func @kept_apart(%a: memref<24x32xf32>, %b: memref<32x16xf32>, %c: memref<2
   }
   return
 }
+
+// -----
+
+// Another product that only reads A runs between the matmul and its consumer (a weight
+// gradient between an input gradient and the GELU backward): the matmul still moves down
+// to the consumer, after that product, and applies it.
+// CHECK-LABEL: func.func @reader_between(
+// CHECK-SAME:    %{{.*}}: memref<24x32xf32>, %{{.*}}: memref<32x16xf32>, %{{.*}}: memref<24x16xf32>, %[[W:.*]]: memref<32x16xf32>, %[[D:.*]]: memref<24x16xf32>)
+// CHECK:         vector.store %{{.*}}, %[[W]][
+// CHECK:         vector.store %{{.*}}, %[[D]][
+// CHECK:         arith.maximumf %{{.*}}, %{{.*}} : vector<8xf32>
+// CHECK-NOT:     linalg.generic
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#at = affine_map<(d0, d1, d2) -> (d2, d0)>
+#b = affine_map<(d0, d1, d2) -> (d2, d1)>
+#c = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @reader_between(%a: memref<24x32xf32>, %b: memref<32x16xf32>, %dy: memref<24x16xf32>, %w: memref<32x16xf32>, %d: memref<24x16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c = memref.alloc() : memref<24x16xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<24x16xf32>)
+  linalg.matmul ins(%a, %b : memref<24x32xf32>, memref<32x16xf32>) outs(%c : memref<24x16xf32>)
+  linalg.fill ins(%zero : f32) outs(%w : memref<32x16xf32>)
+  linalg.matmul indexing_maps = [#at, #b, #c]
+      ins(%a, %dy : memref<24x32xf32>, memref<24x16xf32>) outs(%w : memref<32x16xf32>)
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c : memref<24x16xf32>) outs(%d : memref<24x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = arith.maximumf %in, %zero : f32
+    linalg.yield %r : f32
+  }
+  memref.dealloc %c : memref<24x16xf32>
+  return
+}
