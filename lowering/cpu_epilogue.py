@@ -26,14 +26,18 @@ gradient and the GELU backward that consumes it).
 Only 2-D products on the broadcast kernel qualify (not batch_matmul, not the dot form of
 few rows), with C static, row-major and contiguous.
 
+Products on a shape-general kernel (Note [shape-general kernels], lowering/cpu_matmul.py)
+keep their consumers as loops: one kernel serves all of them, and an epilogue would make
+each its own. An MLP's ReLUs in the kernel took as long as in loops of their own (5.96 vs
+5.91 ms) and its compile went from one matmul kernel to two.
+
 The consumer runs on the tile just stored, read back from L1 in a loop over its rows and
 vectors, not on the accumulators in registers: unrolled per accumulator, a GELU body (25
 vector ops) was copied 28 times into fc1's kernel. Measured with bench/variants.py (private
 code objects, rotating rounds): a GPT-2 block's inference 5.31 -> 5.25 ms (its proj and fc2
 take the residual add, fc1 the GELU); the unrolled form was 1.7% faster but added 0.1-0.2 s
-of compile. The training step is unchanged within noise (18.57 vs 18.64 ms): the backward's
-products have no elementwise consumer, and fc1's C is kept for it. The MLP's ReLUs cost as
-much in the kernel as in a loop of their own (5.96 vs 5.91 ms, within noise).
+of compile. The training step is unchanged within noise (18.57 vs 18.64 ms): fc1's C is
+kept for the backward, whose GELU backward reads three saved tensors (see MAX_TILES).
 """
 
 from __future__ import annotations

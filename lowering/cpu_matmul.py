@@ -738,7 +738,11 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
         if found_init is not None:
             writer, p["init"] = found_init
             writer.erase()
-        epilogue = find_epilogue(op, p) if EPILOGUES else None
+        # A shape-general kernel serves several products; an epilogue would give each its
+        # own (Note [matmul epilogues]: an MLP's ReLUs gained nothing for a second kernel).
+        outlined = parallel and _static_work(p) >= MIN_WORK * 64
+        general = SHAPE_GENERAL and p["form"] == "nn" and p["split"] == "m" and not p["bt"]
+        epilogue = find_epilogue(op, p) if EPILOGUES and not (outlined and general) else None
         # With an epilogue the product runs where its consumer was (Note [matmul epilogues]).
         with op.location, ir.InsertionPoint(op if epilogue is None else epilogue.generic):
             extra = []
@@ -747,7 +751,7 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
                 extra = epilogue.operands(rows, cols)
                 if not epilogue.keep_c:
                     p["c"] = epilogue.target(rows, cols)
-            if parallel and _static_work(p) >= MIN_WORK * 64:
+            if outlined:
                 operands = [p["a"], p["b"], p["c"]]
                 if p["init"] is not None and p["init"][1] is not None:
                     operands.append(p["init"][1])
@@ -762,7 +766,6 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
                     outer = _size(p, p["m"])
                     step = mr if p["form"] == "nn" else (4 if host_vector_bits() >= 512 else 3)
 
-                general = SHAPE_GENERAL and p["form"] == "nn" and p["split"] == "m" and not p["bt"]
                 p["facts"] = static_facts(p)
 
                 def build(lo, hi, *args, p=p, n_fixed=n_fixed, epilogue=epilogue):
