@@ -42,6 +42,7 @@ kept for the backward, whose GELU backward reads three saved tensors (see MAX_TI
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from torch_mlir import ir
@@ -49,6 +50,7 @@ from torch_mlir.dialects import arith, memref, vector
 
 from .cpu_fuse_loops import ALIASES, buffer_of
 from .cpu_matmul import _dims, _operands_within
+from .to_linalg.common import _reassoc
 
 # Consumers reading more whole tensors besides C are left as loops of their own: a GPT-2
 # block's GELU backward (three saved tensors) in fc2's input-gradient kernel made the
@@ -155,10 +157,7 @@ def _as_matrix(v: ir.Value, m: int, n: int) -> ir.Value:
     if t.rank == 2:
         return v
     groups = [list(range(t.rank - 1)), [t.rank - 1]]
-    return memref.collapse_shape(ir.MemRefType.get([m, n], t.element_type), v,
-                                 ir.ArrayAttr.get([ir.ArrayAttr.get(
-                                     [ir.IntegerAttr.get(ir.IntegerType.get_signless(64), d) for d in g])
-                                     for g in groups]))
+    return memref.collapse_shape(ir.MemRefType.get([m, n], t.element_type), v, _reassoc(groups))
 
 
 def _roots(op) -> set:
@@ -266,7 +265,7 @@ def find_epilogue(op, p: dict) -> Epilogue | None:
             or ot.element_type != ct.element_type or buffer_of(out) in guarded):
         return None
     domain = ot.shape
-    if domain[-1] * _product(domain[:-1]) != m * n:
+    if math.prod(domain) != m * n:
         return None
     kinds: list[str] = []
     inputs: list[ir.Value | None] = []
@@ -301,9 +300,3 @@ def find_epilogue(op, p: dict) -> Epilogue | None:
     return Epilogue(consumer, kinds, inputs, out, keep_c,
                     (tuple(kinds), keep_c, signature))
 
-
-def _product(xs) -> int:
-    out = 1
-    for x in xs:
-        out *= x
-    return out

@@ -409,7 +409,7 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
                 apply_epilogue(env, rows, nvec * width, width)
 
         def stores(**how):
-            if epilogue is None or last_block is True:
+            if epilogue is None or last_block:
                 store(epilogue is not None, **how)
                 return
             branch = scf.IfOp(arith.cmpi(arith.CmpIPredicate.eq, k1, K), [], has_else=True)
