@@ -12,21 +12,25 @@ Two steps, because a thread pool needs a C function pointer and one `void *` of 
 2. In the LLVM dialect (`tg-cpu-omp-dispatch`), where every argument is a plain LLVM
    value, each call to @dynamlir_par_<n> is redirected to a launcher that stores its
    arguments in a struct and calls `GOMP_parallel(thunk, &struct, 0, 0)`; the thunk reads
-   them back and runs @dynamlir_par_<n> on its thread's contiguous share of the iterations.
-   libgomp's team is torch's own, so torch.set_num_threads applies and no second pool
-   competes for the cores. The JIT resolves the GOMP symbols from torch's libgomp
-   (runtime/cpu.py passes it as a shared library).
+   them back and runs @dynamlir_par_<n> on its thread's contiguous share of the iterations
+   (lowering/cpu_omp_launch.py). libgomp's team is torch's own, so torch.set_num_threads
+   applies and no second pool competes for the cores. The JIT resolves the GOMP symbols
+   from torch's libgomp (runtime/cpu.py passes it as a shared library).
 
-Shares are equal and fixed. Threads taking chunks of the iterations from a shared atomic
-counter instead (4 per thread, for fused loops, transposes and column-split matmuls) were
-measured slower on this 2-vCPU machine, although its second vCPU is often the slower one:
-a GPT-2 block 5.93 -> 6.23 ms, its training step 21.86 -> 22.07 ms (bench/variants.py).
+Each thread runs one contiguous share, in one call (a row-split matmul packs B once per
+thread), sized by weights the launcher learns from when the threads finish (Note [balanced
+thread shares]). Threads taking chunks
+of the iterations from a shared atomic counter instead (4 per thread, for fused loops,
+transposes and column-split matmuls) were measured slower than equal shares: a GPT-2 block
+5.93 -> 6.23 ms, its training step 21.86 -> 22.07 ms (bench/variants.py).
 """
 
 from __future__ import annotations
 
 from torch_mlir import ir
 from torch_mlir.dialects import func, memref
+
+from .cpu_omp_launch import RUNTIME_DECLS, launcher_text
 
 PREFIX = "dynamlir_par_"
 MIN_WORK = 1 << 15  # iterations x inner work below which threads cost more than they save
@@ -301,58 +305,6 @@ def _structure(fn, name: str) -> str:
     return text
 
 
-def _launcher_text(name: str, arg_types: list[str]) -> str:
-    struct = f"!llvm.struct<({', '.join(arg_types)})>"
-    params = ", ".join(f"%a{i}: {t}" for i, t in enumerate(arg_types))
-    lines = [f"llvm.func @{name}_launch({params}) {{",
-             "  %one = llvm.mlir.constant(1 : i64) : i64",
-             f"  %s = llvm.alloca %one x {struct} : (i64) -> !llvm.ptr"]
-    for i, t in enumerate(arg_types):
-        lines.append(f"  %p{i} = llvm.getelementptr %s[0, {i}] : (!llvm.ptr) -> !llvm.ptr, {struct}")
-        lines.append(f"  llvm.store %a{i}, %p{i} : {t}, !llvm.ptr")
-    lines += [f"  %f = llvm.mlir.addressof @{name}_thunk : !llvm.ptr",
-              "  %z = llvm.mlir.constant(0 : i32) : i32",
-              "  llvm.call @GOMP_parallel(%f, %s, %z, %z) : (!llvm.ptr, !llvm.ptr, i32, i32) -> ()",
-              "  llvm.return", "}"]
-    # The thunk: this thread's share [lo + t*n/nt*step, lo + (t+1)*n/nt*step) of n iterations.
-    lines += [f"llvm.func @{name}_thunk(%s: !llvm.ptr) {{"]
-    for i, t in enumerate(arg_types):
-        lines.append(f"  %p{i} = llvm.getelementptr %s[0, {i}] : (!llvm.ptr) -> !llvm.ptr, {struct}")
-        lines.append(f"  %a{i} = llvm.load %p{i} : !llvm.ptr -> {t}")
-    lines += [
-        "  %t32 = llvm.call @omp_get_thread_num() : () -> i32",
-        "  %nt32 = llvm.call @omp_get_num_threads() : () -> i32",
-        "  %t = llvm.sext %t32 : i32 to i64",
-        "  %nt = llvm.sext %nt32 : i32 to i64",
-        "  %one = llvm.mlir.constant(1 : i64) : i64",
-        "  %span = llvm.sub %a1, %a0 : i64",
-        "  %span1 = llvm.add %span, %a2 : i64",
-        "  %span2 = llvm.sub %span1, %one : i64",
-        "  %n = llvm.sdiv %span2, %a2 : i64",
-        "  %t1 = llvm.add %t, %one : i64",
-        "  %b0m = llvm.mul %t, %n : i64",
-        "  %b0 = llvm.sdiv %b0m, %nt : i64",
-        "  %b1m = llvm.mul %t1, %n : i64",
-        "  %b1 = llvm.sdiv %b1m, %nt : i64",
-        "  %o0 = llvm.mul %b0, %a2 : i64",
-        "  %o1 = llvm.mul %b1, %a2 : i64",
-        "  %lo = llvm.add %a0, %o0 : i64",
-        "  %hi0 = llvm.add %a0, %o1 : i64",
-        "  %hi = llvm.intr.smin(%hi0, %a1) : (i64, i64) -> i64",
-    ]
-    rest = "".join(f", %a{i}" for i in range(3, len(arg_types)))
-    lines += [f"  llvm.call @{name}(%lo, %hi, %a2{rest}) : ({', '.join(arg_types)}) -> ()",
-              "  llvm.return", "}"]
-    return "\n".join(lines)
-
-
-_RUNTIME_DECLS = {
-    "GOMP_parallel": "llvm.func @GOMP_parallel(!llvm.ptr, !llvm.ptr, i32, i32)",
-    "omp_get_thread_num": "llvm.func @omp_get_thread_num() -> i32",
-    "omp_get_num_threads": "llvm.func @omp_get_num_threads() -> i32",
-}
-
-
 def dispatch_parallel_calls(module: ir.Operation) -> int:
     """Step 2 of the Note: redirect LLVM-dialect calls of @dynamlir_par_* to GOMP launchers."""
     body = module.regions[0].blocks[0]
@@ -378,18 +330,20 @@ def dispatch_parallel_calls(module: ir.Operation) -> int:
     for fn in body.operations:
         if fn.operation.name == "llvm.func" and fn.operation.attributes["sym_name"].value not in targets:
             visit(fn.operation)
-    texts = [decl for sym, decl in _RUNTIME_DECLS.items() if sym not in names]
     arg_types: dict[str, list[str]] = {}
     for op, callee in calls:
         arg_types.setdefault(callee, [str(v.type) for v in op.operands])
-    texts += [_launcher_text(n, ts) for n, ts in arg_types.items()]
-    # Declarations of the targets make the text parse on its own; they are not moved.
-    decls = [f"llvm.func @{n}({', '.join(ts)})" for n, ts in arg_types.items()]
+    # The launchers parse on their own, with declarations of what they call; declarations
+    # of functions the module already has are not moved into it.
+    runtime = [decl for sym, decl in RUNTIME_DECLS.items() if sym not in names]
+    present = [decl for sym, decl in RUNTIME_DECLS.items() if sym in names]
+    present += [f"llvm.func @{n}({', '.join(ts)})" for n, ts in arg_types.items()]
+    texts = runtime + [launcher_text(n, ts) for n, ts in arg_types.items()]
     for op in body.operations:
         if op.operation.name == "llvm.func" and NOALIAS in op.attributes:
             _set_noalias(op.operation)
-    parsed = ir.Module.parse("\n".join(texts + decls))
-    for op in list(parsed.body.operations)[: -len(decls)]:
+    parsed = ir.Module.parse("\n".join(texts + present))
+    for op in list(parsed.body.operations)[: -len(present)]:
         body.append(op.operation)
     for op, callee in calls:
         op.attributes["callee"] = ir.FlatSymbolRefAttr.get(f"{callee}_launch")
