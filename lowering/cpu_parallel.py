@@ -30,7 +30,7 @@ from __future__ import annotations
 from torch_mlir import ir
 from torch_mlir.dialects import func, memref
 
-from .cpu_omp_launch import RUNTIME_DECLS, launcher_text
+from .cpu_omp_launch import RUNTIME_DECLS, SHARES_FUNCTIONS, launcher_text, shares_text
 
 PREFIX = "dynamlir_par_"
 MIN_WORK = 1 << 15  # iterations x inner work below which threads cost more than they save
@@ -339,6 +339,8 @@ def dispatch_parallel_calls(module: ir.Operation) -> int:
     present = [decl for sym, decl in RUNTIME_DECLS.items() if sym in names]
     present += [f"llvm.func @{n}({', '.join(ts)})" for n, ts in arg_types.items()]
     texts = runtime + [launcher_text(n, ts) for n, ts in arg_types.items()]
+    if not any(n in names for n in SHARES_FUNCTIONS):
+        texts.append(shares_text())
     for op in body.operations:
         if op.operation.name == "llvm.func" and NOALIAS in op.attributes:
             _set_noalias(op.operation)

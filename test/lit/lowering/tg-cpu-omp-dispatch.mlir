@@ -1,11 +1,11 @@
 // RUN: dynamlir-opt %s --split-input-file --pass-pipeline='builtin.module(tg-cpu-omp-dispatch)' | filecheck %s
 
-// A call of an outlined kernel goes to its launcher (Note [cpu parallel loops]). The
-// launcher copies the kernel's per-thread weights into the team's argument struct, notes the
-// cycle counter and runs the thunk on the team; afterwards, if the team had two threads or
-// more and at least two iterations each, it scales each weight by the thread's finishing
-// time against the mean (clamped to [0.75, 1.33]), renormalizes to a mean of 1024, clamps
-// to [256, 4096] and stores the weights back (Note [balanced thread shares]).
+// A call of an outlined kernel goes to its launcher (Note [cpu parallel loops]): the
+// launcher stores the arguments and a pointer to the call's share state in a struct,
+// copies the kernel's weights into the state (dynamlir_shares_prepare), runs the thunk on
+// the team and updates the weights from the threads' finishing times (Note [balanced
+// thread shares]). The thunk runs the kernel on [bound(t), bound(t + 1)) and records when
+// it finished. The arithmetic is in four functions emitted once per module.
 // CHECK-LABEL: llvm.func @main(
 // CHECK:         llvm.call @dynamlir_par_0_launch(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (i64, i64, i64, !llvm.ptr) -> ()
 // CHECK:       llvm.func @GOMP_parallel(!llvm.ptr, !llvm.ptr, i32, i32)
@@ -13,39 +13,50 @@
 // CHECK:       llvm.func @omp_get_num_threads() -> i32
 // CHECK:       llvm.mlir.global internal @dynamlir_par_0_weights(dense<1024> : tensor<64xi64>) {{.*}} : !llvm.array<64 x i64>
 // CHECK-LABEL: llvm.func @dynamlir_par_0_launch(
-// CHECK:         %[[S:.*]] = llvm.alloca %{{.*}} x !llvm.struct<(i64, i64, i64, ptr, array<64 x i64>, array<64 x i64>, i64, i64)>
+// CHECK:         %[[S:.*]] = llvm.alloca %{{.*}} x !llvm.struct<(i64, i64, i64, ptr, ptr)>
+// CHECK:         %[[ST:.*]] = llvm.alloca %{{.*}} x !llvm.struct<(array<64 x i64>, array<64 x i64>, i64, i64)>
 // CHECK:         %[[G:.*]] = llvm.mlir.addressof @dynamlir_par_0_weights
-// CHECK:         llvm.getelementptr %[[G]][0, %{{.*}}]
-// CHECK:         llvm.getelementptr %[[S]][0, 4, %{{.*}}]
-// CHECK:         %[[T0:.*]] = llvm.call_intrinsic "llvm.readcyclecounter"()
-// CHECK:         %[[THUNK:.*]] = llvm.mlir.addressof @dynamlir_par_0_thunk
+// CHECK-NEXT:    llvm.call @dynamlir_shares_prepare(%[[ST]], %[[G]])
+// CHECK-NEXT:    %[[THUNK:.*]] = llvm.mlir.addressof @dynamlir_par_0_thunk
 // CHECK:         llvm.call @GOMP_parallel(%[[THUNK]], %[[S]], %{{.*}}, %{{.*}})
+// CHECK:         %[[N:.*]] = llvm.sdiv
+// CHECK-NEXT:    llvm.call @dynamlir_shares_update(%[[ST]], %[[G]], %[[N]])
+// CHECK-LABEL: llvm.func @dynamlir_par_0_thunk(
+// CHECK:         %[[T:.*]] = llvm.sext
+// CHECK:         %[[NT:.*]] = llvm.sext
+// CHECK:         %[[B0:.*]] = llvm.call @dynamlir_shares_bound(%{{.*}}, %[[T]], %[[NT]], %{{.*}})
+// CHECK:         %[[B1:.*]] = llvm.call @dynamlir_shares_bound(
+// CHECK:         llvm.intr.smin
+// CHECK:         llvm.call @dynamlir_par_0(
+// CHECK:         llvm.call @dynamlir_shares_finish(%{{.*}}, %[[T]], %[[NT]])
+// prepare copies the 64 weights, clears the team size and notes the cycle counter.
+// CHECK-LABEL: llvm.func @dynamlir_shares_prepare(
+// CHECK:         llvm.call_intrinsic "llvm.readcyclecounter"()
+// bound: n * W(<t) / W over the copied weights; equal shares for teams over 64 threads.
+// CHECK-LABEL: llvm.func @dynamlir_shares_bound(
+// CHECK:         llvm.icmp "sle"
+// CHECK:         llvm.select
+// CHECK:         llvm.mul
+// CHECK-NEXT:    llvm.sdiv
+// CHECK:         llvm.sdiv
+// finish: the thread's finishing time; thread 0 also stores the team's size.
+// CHECK-LABEL: llvm.func @dynamlir_shares_finish(
+// CHECK:         llvm.call_intrinsic "llvm.readcyclecounter"()
+// update: only for teams of two or more with two iterations per thread; each weight
+// scaled by its thread's finishing time against the mean (clamped to [0.75, 1.33]),
+// renormalized to a mean of 1024 and clamped to [256, 4096].
+// CHECK-LABEL: llvm.func @dynamlir_shares_update(
 // CHECK:         llvm.icmp "sge"
 // CHECK:         llvm.icmp "sge"
-// CHECK:         llvm.sub %{{.*}}, %[[T0]]
 // CHECK:         llvm.mlir.constant(7.500000e-01 : f64)
 // CHECK:         llvm.mlir.constant(1.330000e+00 : f64)
 // CHECK:         llvm.intr.maxnum
 // CHECK:         llvm.intr.minnum
 // CHECK:         llvm.mlir.constant(2.560000e+02 : f64)
 // CHECK:         llvm.mlir.constant(4.096000e+03 : f64)
-// CHECK:         llvm.getelementptr %[[G]][0, %{{.*}}]
+// CHECK:         llvm.fptosi
+// CHECK-NEXT:    llvm.getelementptr
 // CHECK-NEXT:    llvm.store
-// The thunk: thread t of nt takes [n * W(<t) / W, n * W(<=t) / W) of the n iterations
-// (equal shares for teams over 64 threads), runs the kernel and records when it finished;
-// thread 0 records the team's size.
-// CHECK-LABEL: llvm.func @dynamlir_par_0_thunk(
-// CHECK:         llvm.call @omp_get_thread_num()
-// CHECK:         llvm.call @omp_get_num_threads()
-// CHECK:         llvm.icmp "sle" %{{.*}}, %{{.*}} : i64
-// CHECK:         llvm.select
-// CHECK:         llvm.sdiv
-// CHECK:         llvm.sdiv
-// CHECK:         llvm.intr.smin
-// CHECK:         llvm.call @dynamlir_par_0(
-// CHECK:         llvm.call_intrinsic "llvm.readcyclecounter"()
-// CHECK:         llvm.getelementptr %{{.*}}[0, 5, %{{.*}}]
-// CHECK:         llvm.getelementptr %{{.*}}[0, 6]
 llvm.func @dynamlir_par_0(%lo: i64, %hi: i64, %step: i64, %p: !llvm.ptr) {
   llvm.return
 }
@@ -66,6 +77,7 @@ llvm.func @main(%p: !llvm.ptr) {
 // CHECK:       llvm.func @dynamlir_par_3_launch(
 // CHECK:       llvm.func @dynamlir_par_3_thunk(
 // CHECK:         llvm.call @omp_get_thread_num()
+// CHECK-COUNT-1: llvm.func @dynamlir_shares_update(
 llvm.func @omp_get_thread_num() -> i32
 llvm.func @dynamlir_par_3(%lo: i64, %hi: i64, %step: i64) {
   %t = llvm.call @omp_get_thread_num() : () -> i32
