@@ -57,6 +57,11 @@ def _gep(out: str, base: str, indices: str, typ: str, dynamic: str = "") -> str:
     return f"  {out} = llvm.getelementptr {base}[{indices}] : {types} -> !llvm.ptr, {typ}"
 
 
+def _helper(signature: str) -> str:
+    """The opening line of a @dynamlir_shares_* function, kept out of its callers."""
+    return f'llvm.func @dynamlir_shares_{signature} attributes {{passthrough = ["noinline"]}} {{'
+
+
 def _constants() -> list[str]:
     return ["  %zero = llvm.mlir.constant(0 : i64) : i64",
             "  %one = llvm.mlir.constant(1 : i64) : i64",
@@ -67,7 +72,7 @@ def shares_text() -> str:
     """The module's @dynamlir_shares_* functions (Note [balanced thread shares])."""
     lines = [
         # prepare(state, weights): copy the weights, clear the team size, note the start.
-        "llvm.func @dynamlir_shares_prepare(%st: !llvm.ptr, %g: !llvm.ptr) attributes {passthrough = [\"noinline\"]} {", *_constants(),
+        _helper("prepare(%st: !llvm.ptr, %g: !llvm.ptr)"), *_constants(),
         "  llvm.br ^copy(%zero : i64)",
         "^copy(%u: i64):",
         '  %more = llvm.icmp "slt" %u, %cap : i64',
@@ -87,7 +92,7 @@ def shares_text() -> str:
         "  llvm.store %t0, %start : i64, !llvm.ptr",
         "  llvm.return", "}",
         # bound(state, t, nt, n): thread t's first iteration, n * W(<t) / W (t = nt: n).
-        "llvm.func @dynamlir_shares_bound(%st: !llvm.ptr, %t: i64, %nt: i64, %n: i64) -> i64 attributes {passthrough = [\"noinline\"]} {",
+        _helper("bound(%st: !llvm.ptr, %t: i64, %nt: i64, %n: i64) -> i64"),
         *_constants(),
         '  %weighted = llvm.icmp "sle" %nt, %cap : i64',
         "  llvm.cond_br %weighted, ^sum(%zero, %zero, %zero : i64, i64, i64), ^equal",
@@ -112,7 +117,7 @@ def shares_text() -> str:
         "  %e = llvm.sdiv %em, %nt : i64",
         "  llvm.return %e : i64", "}",
         # finish(state, t, nt): thread t's finishing time; thread 0 records the team's size.
-        "llvm.func @dynamlir_shares_finish(%st: !llvm.ptr, %t: i64, %nt: i64) attributes {passthrough = [\"noinline\"]} {", *_constants(),
+        _helper("finish(%st: !llvm.ptr, %t: i64, %nt: i64)"), *_constants(),
         '  %weighted = llvm.icmp "sle" %nt, %cap : i64',
         "  llvm.cond_br %weighted, ^record, ^done",
         "^record:",
@@ -128,7 +133,7 @@ def shares_text() -> str:
         "^done:",
         "  llvm.return", "}",
         # update(state, weights, n): the weights scaled by how early each thread finished.
-        "llvm.func @dynamlir_shares_update(%st: !llvm.ptr, %g: !llvm.ptr, %n: i64) attributes {passthrough = [\"noinline\"]} {", *_constants(),
+        _helper("update(%st: !llvm.ptr, %g: !llvm.ptr, %n: i64)"), *_constants(),
         "  %two = llvm.mlir.constant(2 : i64) : i64",
         _gep("%tp", "%st", "0, 2", STATE),
         "  %nt = llvm.load %tp : !llvm.ptr -> i64",
