@@ -26,6 +26,13 @@ itself: a thread given more work finishes later and is given less. Calls with fe
 two iterations per thread leave the weights alone, and teams of more than 64 threads
 take equal shares.
 
+Measured with bench/variants.py (BALANCE off: equal shares, same code otherwise), in phases
+where the vCPUs ran apart: the GPT-2 block's training step 18.06 -> 16.38 ms and 25.88 ->
+22.69 ms, its inference 7.47 -> 6.24 ms (another run 6.49 vs 6.45 ms), the MLP 5.00 -> 4.86
+ms; with the vCPUs alike (92 vs 91 ms on the pinned loops), the training step 15.41 vs
+15.24 ms, within noise. On the kernels alone (bench/matmul.py) the block's 12 products went
+from 0.94x to 0.94-1.03x of MKL.
+
 The arithmetic lives in four functions emitted once per module (@dynamlir_shares_*), marked
 noinline; each launcher and thunk only calls them. Inlined into every launcher (as first
 written, or by LLVM's inliner) it made a GPT-2 block's training compile 0.6-1.0 s slower
