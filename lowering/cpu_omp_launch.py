@@ -59,7 +59,8 @@ _ARRAY = f"!llvm.array<{MAX_THREADS} x i64>"
 STATE = f"!llvm.struct<({_ARRAY}, {_ARRAY}, i64, i64)>"
 
 
-def _gep(out: str, base: str, indices: str, typ: str, dynamic: str = "") -> str:
+def _gep(out: str, base: str, indices: str, typ: str, dynamic: bool = False) -> str:
+    """`out` = the address of base[indices] in `typ`; `dynamic` when an index is a value."""
     types = "(!llvm.ptr, i64)" if dynamic else "(!llvm.ptr)"
     return f"  {out} = llvm.getelementptr {base}[{indices}] : {types} -> !llvm.ptr, {typ}"
 
@@ -85,9 +86,9 @@ def shares_text() -> str:
         '  %more = llvm.icmp "slt" %u, %cap : i64',
         "  llvm.cond_br %more, ^body, ^done",
         "^body:",
-        _gep("%src", "%g", "0, %u", _ARRAY, "u"),
+        _gep("%src", "%g", "0, %u", _ARRAY, True),
         "  %w = llvm.load %src : !llvm.ptr -> i64",
-        _gep("%dst", "%st", "0, 0, %u", STATE, "u"),
+        _gep("%dst", "%st", "0, 0, %u", STATE, True),
         "  llvm.store %w, %dst : i64, !llvm.ptr",
         "  %u1 = llvm.add %u, %one : i64",
         "  llvm.br ^copy(%u1 : i64)",
@@ -107,7 +108,7 @@ def shares_text() -> str:
         '  %more = llvm.icmp "slt" %u, %nt : i64',
         "  llvm.cond_br %more, ^body, ^weighted_bound",
         "^body:",
-        _gep("%wp", "%st", "0, 0, %u", STATE, "u"),
+        _gep("%wp", "%st", "0, 0, %u", STATE, True),
         "  %w = llvm.load %wp : !llvm.ptr -> i64",
         "  %tot1 = llvm.add %tot, %w : i64",
         '  %earlier = llvm.icmp "slt" %u, %t : i64',
@@ -129,7 +130,7 @@ def shares_text() -> str:
         "  llvm.cond_br %weighted, ^record, ^done",
         "^record:",
         f"  %end = {_TSC}",
-        _gep("%ep", "%st", "0, 1, %t", STATE, "t"),
+        _gep("%ep", "%st", "0, 1, %t", STATE, True),
         "  llvm.store %end, %ep : i64, !llvm.ptr",
         '  %first = llvm.icmp "eq" %t, %zero : i64',
         "  llvm.cond_br %first, ^team, ^done",
@@ -157,7 +158,7 @@ def shares_text() -> str:
         '  %mmore = llvm.icmp "slt" %mu, %nt : i64',
         "  llvm.cond_br %mmore, ^mean_body, ^mean_done",
         "^mean_body:",
-        _gep("%mep", "%st", "0, 1, %mu", STATE, "u"),
+        _gep("%mep", "%st", "0, 1, %mu", STATE, True),
         "  %me = llvm.load %mep : !llvm.ptr -> i64",
         "  %mel = llvm.sub %me, %t0 : i64",
         "  %mef = llvm.sitofp %mel : i64 to f64",
@@ -177,7 +178,7 @@ def shares_text() -> str:
         '  %smore = llvm.icmp "slt" %su, %nt : i64',
         "  llvm.cond_br %smore, ^scale_body, ^norm_start",
         "^scale_body:",
-        _gep("%sep", "%st", "0, 1, %su", STATE, "u"),
+        _gep("%sep", "%st", "0, 1, %su", STATE, True),
         "  %se = llvm.load %sep : !llvm.ptr -> i64",
         "  %sel = llvm.sub %se, %t0 : i64",
         "  %sef = llvm.sitofp %sel : i64 to f64",
@@ -187,7 +188,7 @@ def shares_text() -> str:
         "  %sf = llvm.fadd %fone, %sdh : f64",
         "  %sf1 = llvm.intr.maxnum(%sf, %lowest) : (f64, f64) -> f64",
         "  %sf2 = llvm.intr.minnum(%sf1, %highest) : (f64, f64) -> f64",
-        _gep("%swp", "%st", "0, 0, %su", STATE, "u"),
+        _gep("%swp", "%st", "0, 0, %su", STATE, True),
         "  %sw = llvm.load %swp : !llvm.ptr -> i64",
         "  %swf = llvm.sitofp %sw : i64 to f64",
         "  %snw = llvm.fmul %swf, %sf2 : f64",
@@ -208,14 +209,14 @@ def shares_text() -> str:
         '  %nmore = llvm.icmp "slt" %nu, %nt : i64',
         "  llvm.cond_br %nmore, ^norm_body, ^done",
         "^norm_body:",
-        _gep("%nwp", "%st", "0, 0, %nu", STATE, "u"),
+        _gep("%nwp", "%st", "0, 0, %nu", STATE, True),
         "  %nw = llvm.load %nwp : !llvm.ptr -> i64",
         "  %nwf = llvm.sitofp %nw : i64 to f64",
         "  %nwn = llvm.fmul %nwf, %norm : f64",
         "  %nw1 = llvm.intr.maxnum(%nwn, %wmin) : (f64, f64) -> f64",
         "  %nw2 = llvm.intr.minnum(%nw1, %wmax) : (f64, f64) -> f64",
         "  %nwi = llvm.fptosi %nw2 : f64 to i64",
-        _gep("%ng", "%g", "0, %nu", _ARRAY, "u"),
+        _gep("%ng", "%g", "0, %nu", _ARRAY, True),
         "  llvm.store %nwi, %ng : i64, !llvm.ptr",
         "  %nu1 = llvm.add %nu, %one : i64",
         "  llvm.br ^norm(%nu1 : i64)",
