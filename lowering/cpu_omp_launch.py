@@ -226,8 +226,14 @@ def shares_text() -> str:
     return "\n".join(lines)
 
 
-SHARES_FUNCTIONS = ("dynamlir_shares_prepare", "dynamlir_shares_bound", "dynamlir_shares_finish",
-                    "dynamlir_shares_update")
+# Declarations of the functions shares_text() defines, for launchers added to a module that
+# already has them (tg-cpu-omp-dispatch run again on a module with new calls).
+SHARES_DECLS = {
+    "dynamlir_shares_prepare": "llvm.func @dynamlir_shares_prepare(!llvm.ptr, !llvm.ptr)",
+    "dynamlir_shares_bound": "llvm.func @dynamlir_shares_bound(!llvm.ptr, i64, i64, i64) -> i64",
+    "dynamlir_shares_finish": "llvm.func @dynamlir_shares_finish(!llvm.ptr, i64, i64)",
+    "dynamlir_shares_update": "llvm.func @dynamlir_shares_update(!llvm.ptr, !llvm.ptr, i64)",
+}
 
 
 def _trip_count(out: str) -> list[str]:

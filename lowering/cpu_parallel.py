@@ -19,10 +19,10 @@ Two steps, because a thread pool needs a C function pointer and one `void *` of 
 
 Each thread runs one contiguous share, in one call (a row-split matmul packs B once per
 thread), sized by weights the launcher learns from when the threads finish (Note [balanced
-thread shares]). Threads taking chunks
-of the iterations from a shared atomic counter instead (4 per thread, for fused loops,
-transposes and column-split matmuls) were measured slower than equal shares: a GPT-2 block
-5.93 -> 6.23 ms, its training step 21.86 -> 22.07 ms (bench/variants.py).
+thread shares]). Threads taking chunks of the iterations from a shared atomic counter
+instead (4 per thread, for fused loops, transposes and column-split matmuls) were measured
+slower than equal shares: a GPT-2 block 5.93 -> 6.23 ms, its training step 21.86 -> 22.07
+ms (bench/variants.py).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from __future__ import annotations
 from torch_mlir import ir
 from torch_mlir.dialects import func, memref
 
-from .cpu_omp_launch import RUNTIME_DECLS, SHARES_FUNCTIONS, launcher_text, shares_text
+from .cpu_omp_launch import RUNTIME_DECLS, SHARES_DECLS, launcher_text, shares_text
 
 PREFIX = "dynamlir_par_"
 MIN_WORK = 1 << 15  # iterations x inner work below which threads cost more than they save
@@ -339,7 +339,9 @@ def dispatch_parallel_calls(module: ir.Operation) -> int:
     present = [decl for sym, decl in RUNTIME_DECLS.items() if sym in names]
     present += [f"llvm.func @{n}({', '.join(ts)})" for n, ts in arg_types.items()]
     texts = runtime + [launcher_text(n, ts) for n, ts in arg_types.items()]
-    if not any(n in names for n in SHARES_FUNCTIONS):
+    if any(n in names for n in SHARES_DECLS):  # a module dispatched before has them all
+        present += list(SHARES_DECLS.values())
+    else:
         texts.append(shares_text())
     for op in body.operations:
         if op.operation.name == "llvm.func" and NOALIAS in op.attributes:

@@ -90,3 +90,36 @@ llvm.func @main() {
   llvm.call @dynamlir_par_3(%c0, %c8, %c1) : (i64, i64, i64) -> ()
   llvm.return
 }
+
+// -----
+
+// A module dispatched before (it has a launcher and the share functions) gets a launcher
+// for a new call that uses the share functions it has: they are not defined twice.
+// CHECK-LABEL: llvm.func @dynamlir_par_5(
+// CHECK:       llvm.func @dynamlir_par_5_launch(
+// CHECK:         llvm.call @dynamlir_shares_prepare(
+// CHECK:       llvm.func @dynamlir_par_5_thunk(
+// CHECK:         llvm.call @dynamlir_shares_bound(
+// CHECK-NOT:   llvm.func @dynamlir_shares_prepare(
+llvm.func @dynamlir_shares_prepare(%st: !llvm.ptr, %g: !llvm.ptr) {
+  llvm.return
+}
+llvm.func @dynamlir_shares_bound(%st: !llvm.ptr, %t: i64, %nt: i64, %n: i64) -> i64 {
+  llvm.return %n : i64
+}
+llvm.func @dynamlir_shares_finish(%st: !llvm.ptr, %t: i64, %nt: i64) {
+  llvm.return
+}
+llvm.func @dynamlir_shares_update(%st: !llvm.ptr, %g: !llvm.ptr, %n: i64) {
+  llvm.return
+}
+llvm.func @dynamlir_par_5(%lo: i64, %hi: i64, %step: i64) {
+  llvm.return
+}
+llvm.func @main() {
+  %c0 = llvm.mlir.constant(0 : i64) : i64
+  %c1 = llvm.mlir.constant(1 : i64) : i64
+  %c8 = llvm.mlir.constant(8 : i64) : i64
+  llvm.call @dynamlir_par_5(%c0, %c8, %c1) : (i64, i64, i64) -> ()
+  llvm.return
+}
