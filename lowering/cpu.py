@@ -12,6 +12,7 @@ from torch_mlir.rewrite import RewritePatternSet, apply_patterns_and_fold_greedi
 
 from .cpu_bias import fold_bias
 from .cpu_fuse_loops import fuse_parallel_loops
+from .cpu_loop_hints import loop_hints  # noqa: F401  (registers tg-cpu-loop-hints)
 from .cpu_math import expand_math
 from .cpu_matmul import rewrite_matmuls
 from .cpu_parallel import dispatch_parallel_calls, outline_parallel_loops
@@ -209,6 +210,7 @@ CPU_LOWER_LINALG = ",".join(
         "convert-func-to-llvm",
         "convert-index-to-llvm",
         "reconcile-unrealized-casts",
+        "tg-cpu-loop-hints",
         "tg-cpu-omp-dispatch",
     ]
 )

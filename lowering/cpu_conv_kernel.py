@@ -21,6 +21,7 @@ from torch_mlir import ir
 from torch_mlir.dialects import arith, memref, scf, vector
 
 from ..dialects.types import DYN
+from .cpu_loop_hints import explicit_loop
 from .cpu_matmul import host_vector_bits, tile_shape
 from .registry import ops_named, register_pass
 
@@ -51,6 +52,7 @@ def _loop(lo: int | ir.Value, hi: int | ir.Value, step: int, body, iter_args=())
     with ir.InsertionPoint(loop.body):
         out = body(loop.induction_variable, *loop.inner_iter_args)
         scf.YieldOp(list(out or []))
+    explicit_loop(loop)  # Note [explicit loops], lowering/cpu_loop_hints.py
     return loop
 
 

@@ -123,6 +123,7 @@ import os
 from torch_mlir import ir
 from torch_mlir.dialects import arith, func, llvm, memref, scf, vector
 
+from .cpu_loop_hints import explicit_loop
 from .registry import ops_named
 
 KC = int(os.environ.get("DYNAMLIR_MM_KC", 256))
@@ -266,10 +267,13 @@ def _split(hi: ir.Value, step: int) -> ir.Value:
 
 
 def _for(lo, hi, step: int, body, iter_args=()):
+    """An scf.for of a kernel: vectorized by us, or a remainder LLVM should leave alone
+    (Note [explicit loops], lowering/cpu_loop_hints.py)."""
     loop = scf.ForOp(lo, hi, _c(step), list(iter_args))
     with ir.InsertionPoint(loop.body):
         out = body(loop.induction_variable, *loop.inner_iter_args)
         scf.YieldOp(list(out or []))
+    explicit_loop(loop)
     return loop
 
 

@@ -41,6 +41,8 @@ written, or by LLVM's inliner) it made a GPT-2 block's training compile 0.6-1.0 
 
 from __future__ import annotations
 
+from .cpu_loop_hints import EXPLICIT
+
 MAX_THREADS = 64  # weights kept per launcher; bigger teams take equal shares
 EQUAL = 1024  # a thread's weight for an equal share
 # Update the weights from measured finishing times; off, every share stays equal.
@@ -57,6 +59,9 @@ _ARRAY = f"!llvm.array<{MAX_THREADS} x i64>"
 # A call's shares: the weights it uses, each thread's finishing time, the team's size (0
 # until thread 0 records it) and the cycle counter when the team was launched.
 STATE = f"!llvm.struct<({_ARRAY}, {_ARRAY}, i64, i64)>"
+# The helpers' loops run once per thread: LLVM should not vectorize them (Note [explicit
+# loops], lowering/cpu_loop_hints.py).
+BACK_EDGE = f"{{loop_annotation = {EXPLICIT}}}"
 
 
 def _gep(out: str, base: str, indices: str, typ: str, dynamic: bool = False) -> str:
@@ -91,7 +96,7 @@ def shares_text() -> str:
         _gep("%dst", "%st", "0, 0, %u", STATE, True),
         "  llvm.store %w, %dst : i64, !llvm.ptr",
         "  %u1 = llvm.add %u, %one : i64",
-        "  llvm.br ^copy(%u1 : i64)",
+        "  llvm.br ^copy(%u1 : i64) " + BACK_EDGE,
         "^done:",
         _gep("%team", "%st", "0, 2", STATE),
         "  llvm.store %zero, %team : i64, !llvm.ptr",
@@ -115,7 +120,7 @@ def shares_text() -> str:
         "  %wb = llvm.select %earlier, %w, %zero : i1, i64",
         "  %before1 = llvm.add %before, %wb : i64",
         "  %u1 = llvm.add %u, %one : i64",
-        "  llvm.br ^sum(%u1, %tot1, %before1 : i64, i64, i64)",
+        "  llvm.br ^sum(%u1, %tot1, %before1 : i64, i64, i64) " + BACK_EDGE,
         "^weighted_bound:",
         "  %bm = llvm.mul %n, %before : i64",
         "  %b = llvm.sdiv %bm, %tot : i64",
@@ -164,7 +169,7 @@ def shares_text() -> str:
         "  %mef = llvm.sitofp %mel : i64 to f64",
         "  %macc1 = llvm.fadd %macc, %mef : f64",
         "  %mu1 = llvm.add %mu, %one : i64",
-        "  llvm.br ^mean(%mu1, %macc1 : i64, f64)",
+        "  llvm.br ^mean(%mu1, %macc1 : i64, f64) " + BACK_EDGE,
         "^mean_done:",
         "  %ntf = llvm.sitofp %nt : i64 to f64",
         "  %mean = llvm.fdiv %macc, %ntf : f64",
@@ -196,7 +201,7 @@ def shares_text() -> str:
         "  llvm.store %snwi, %swp : i64, !llvm.ptr",
         "  %ssum1 = llvm.fadd %ssum, %snw : f64",
         "  %su1 = llvm.add %su, %one : i64",
-        "  llvm.br ^scale(%su1, %ssum1 : i64, f64)",
+        "  llvm.br ^scale(%su1, %ssum1 : i64, f64) " + BACK_EDGE,
         "^norm_start:",
         f"  %equal = llvm.mlir.constant({float(EQUAL)} : f64) : f64",
         f"  %wmin = llvm.mlir.constant({float(EQUAL // 4)} : f64) : f64",
@@ -219,7 +224,7 @@ def shares_text() -> str:
         _gep("%ng", "%g", "0, %nu", _ARRAY, True),
         "  llvm.store %nwi, %ng : i64, !llvm.ptr",
         "  %nu1 = llvm.add %nu, %one : i64",
-        "  llvm.br ^norm(%nu1 : i64)",
+        "  llvm.br ^norm(%nu1 : i64) " + BACK_EDGE,
         "^done:",
         "  llvm.return", "}",
     ]

@@ -27,6 +27,7 @@ from __future__ import annotations
 from torch_mlir import ir
 from torch_mlir.dialects import arith, memref, scf, vector
 
+from .cpu_loop_hints import explicit_loop
 from .cpu_matmul import _c, host_vector_bits
 from .registry import ops_named
 
@@ -172,6 +173,8 @@ def _scalar_tile(src, dst, perm, ivs, sizes, a_dim, inner, tile) -> None:
             memref.store(memref.load(src, _source_index(perm, out_index)), dst, out_index)
             scf.YieldOp([])
         scf.YieldOp([])
+        explicit_loop(b_loop)
+    explicit_loop(a_loop)  # edges: a few elements per call (Note [explicit loops])
 
 
 # 2-D transposes up to this many elements share one kernel on dynamic shapes (Note

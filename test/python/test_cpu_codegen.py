@@ -517,3 +517,40 @@ def test_matmul_epilogue_replaces_the_consumer_loop():
     f = CpuFunction(text, [OutputSpec(torch.float32, (64, 128))])
     x, w = torch.randn(64, 96), torch.randn(96, 128)
     torch.testing.assert_close(f(x, w)[0], torch.relu(x @ w), rtol=1e-4, atol=1e-4)
+
+
+def test_kernel_loops_reach_llvm_marked_and_elementwise_loops_do_not():
+    # Note [explicit loops]: a kernel's own loops (here a matmul with every tail and a
+    # transpose with edge tiles) carry llvm.loop.disable_nonforced into the LLVM IR that
+    # llvmlite compiles; the elementwise tanh loop is left to LLVM's vectorizer.
+    from torch_mlir.dialects import llvm as llvm_dialect
+
+    from dynamlir.runtime import llvm_worker
+    from dynamlir.runtime.llvm_text import legacy_float_syntax
+
+    text = """module {
+  func.func @main(%a: tensor<37x50xf32>, %b: tensor<37x19xf32>) -> (tensor<50x19xf32>, tensor<37x19xf32>) {
+    %at = "tg.permute"(%a) {perm = [1, 0]} : (tensor<37x50xf32>) -> tensor<50x37xf32>
+    %p = "tg.mm"(%at, %b) : (tensor<50x37xf32>, tensor<37x19xf32>) -> tensor<50x19xf32>
+    %q = "tg.tanh"(%b) : (tensor<37x19xf32>) -> tensor<37x19xf32>
+    return %p, %q : tensor<50x19xf32>, tensor<37x19xf32>
+  }
+}
+"""
+    with make_context():
+        module = ir.Module.parse(text)
+        build_pass_manager("tg-cpu-pipeline").run(module.operation)
+        assert "{llvm.loop_annotation =" not in str(module)  # all moved by tg-cpu-loop-hints
+        llvm_text = legacy_float_syntax(str(llvm_dialect.translate_module_to_llvmir(module.operation)))
+    hint_ids = {line.split(" ", 1)[0] for line in llvm_text.splitlines()
+                if line.startswith("!") and "llvm.loop.disable_nonforced" in line}
+    assert len(hint_ids) == 1
+    marked = [line for line in llvm_text.splitlines() if "!llvm.loop" in line]
+    assert len(marked) >= 4  # two transpose edge loops, the matmul's k and tail loops
+    optimized = str(llvm_worker.optimized(llvm_text, llvm_worker._target_machine(llvm_worker.wide_loops())))
+    assert "vector.body" in optimized  # the tanh loop, vectorized by LLVM
+    f = CpuFunction(text, [OutputSpec(torch.float32, (50, 19)), OutputSpec(torch.float32, (37, 19))])
+    a, b = torch.randn(37, 50), torch.randn(37, 19)
+    p, q = f(a, b)
+    torch.testing.assert_close(p, a.t() @ b, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(q, torch.tanh(b))
