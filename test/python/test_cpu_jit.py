@@ -261,3 +261,31 @@ def test_loops_are_vectorized_at_the_chosen_width(wide, register):
     muls = re.findall(r"vmulps\s[^\n]*", asm)
     assert muls and f"%{register}" in muls[0], muls  # the main body; a tail may be narrower
     assert any("%zmm" in m for m in muls) == wide, muls
+
+
+@pytest.mark.parametrize("ld", ["system", "failing", "missing"])
+def test_shared_object_links_with_ld_or_falls_back_to_the_c_compiler(fresh_cache, monkeypatch, ld):
+    # link_shared calls the system linker directly when there is one (15 ms less a module
+    # than the C compiler's driver); a linker that fails or is absent leaves the C compiler.
+    import shutil
+
+    calls = []
+    real_run, real_which = llvm_jit.subprocess.run, shutil.which
+
+    def run(command, **kw):
+        calls.append(command[0])
+        return real_run(command, **kw)
+
+    def which(name):
+        if name == "ld" and ld != "system":
+            return None if ld == "missing" else real_which("false")
+        return real_which(name)
+
+    monkeypatch.setattr(llvm_jit.subprocess, "run", run)
+    monkeypatch.setattr(llvm_jit.shutil, "which", which)
+    monkeypatch.setenv("DYNAMLIR_JIT_HELPERS", "0")
+    run_text()
+    assert debug.COUNTERS["engine_compiles"] == 0
+    names = [c.rsplit("/", 1)[-1] for c in calls]
+    cc = llvm_jit.c_compiler().rsplit("/", 1)[-1]
+    assert names == {"system": ["ld"], "failing": ["false", cc], "missing": [cc]}[ld]
