@@ -12,7 +12,11 @@ that run a few times per call. The vectorizer still re-expands each of those rem
 into a runtime-checked vector body, an epilogue and a scalar copy, and that is compile
 time with nothing to gain: measured on the MLP's shape-general transpose kernel (one part
 of the module, compiled alone, best of six), 80 -> 59 ms of LLVM with its two edge loops
-marked, and the share helpers' loops of Note [balanced thread shares] cost 15 -> 11 ms.
+marked; the two share helpers with loops (Note [balanced thread shares]) 37 -> 26 ms, and
+the MLP's whole module 355 -> 312 ms (each part alone, best of five, in a slow phase of
+the machine). The kernels' run time did not move (bench/variants.py, EXPLICIT_LOOPS off
+and on, two pairs each: the GPT-2 block 3.611/3.584 vs 3.624/3.581 ms, the MLP
+3.213/3.217 vs 3.170/3.205 ms, the CNN 0.987/0.972 vs 0.978/0.991 ms).
 
 Such loops carry `llvm.loop_annotation = #llvm.loop_annotation<disableNonforced = true>`
 (`explicit_loop`), LLVM's `llvm.loop.disable_nonforced`: no vectorization, unrolling or
