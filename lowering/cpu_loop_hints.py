@@ -14,8 +14,8 @@ time with nothing to gain: measured on the MLP's shape-general transpose kernel 
 of the module, compiled alone, best of six), 80 -> 59 ms of LLVM with its two edge loops
 marked; the two share helpers with loops (Note [balanced thread shares]) 37 -> 26 ms, and
 the MLP's whole module 355 -> 312 ms (each part alone, best of five, in a slow phase of
-the machine). The kernels' run time did not move (bench/variants.py, EXPLICIT_LOOPS off
-and on, two pairs each: the GPT-2 block 3.611/3.584 vs 3.624/3.581 ms, the MLP
+the machine). The kernels' run time did not move (bench/variants.py, EXPLICIT_LOOPS on
+and off, two pairs each: the GPT-2 block 3.611/3.584 vs 3.624/3.581 ms, the MLP
 3.213/3.217 vs 3.170/3.205 ms, the CNN 0.987/0.972 vs 0.978/0.991 ms).
 
 Such loops carry `llvm.loop_annotation = #llvm.loop_annotation<disableNonforced = true>`
