@@ -13,6 +13,7 @@ from torch_mlir.rewrite import RewritePatternSet, apply_patterns_and_fold_greedi
 from .cpu_bias import fold_bias
 from .cpu_fuse_loops import fuse_parallel_loops
 from .cpu_loop_hints import loop_hints  # noqa: F401  (registers tg-cpu-loop-hints)
+from .cpu_row_buffers import row_buffers  # noqa: F401  (registers tg-cpu-row-buffers)
 from .cpu_math import expand_math
 from .cpu_matmul import rewrite_matmuls
 from .cpu_parallel import dispatch_parallel_calls, outline_parallel_loops
@@ -196,7 +197,9 @@ CPU_LOWER_LINALG = ",".join(
         "tg-cpu-conv-kernels",
         "func.func(convert-linalg-to-parallel-loops)",
         "tg-cpu-fuse-parallel-loops",
+        "tg-cpu-row-buffers",
         "tg-cpu-outline-parallel",
+        "tg-cpu-hoist-row-buffers",
         "canonicalize",
         "expand-strided-metadata",
         "lower-affine",

@@ -65,3 +65,61 @@ def test_long_row_sums_are_vectorized_partial_sums():
         got = _compiled(lambda t: t.sum(-1))(x)
     exact = x.double().sum(-1)
     assert ((got.double() - exact).abs() / exact).max() < 1e-5
+
+
+def _row_buffer_ir(fn, shape) -> str:
+    """The IR of `fn` on `shape` down to tg-cpu-row-buffers."""
+    import dynamlir
+    from dynamlir.dialects import make_context
+    from dynamlir.lowering.cpu import CPU_LOWER_LINALG
+    from dynamlir.lowering.pipeline import build_pass_manager
+    from torch_mlir import ir
+
+    class M(torch.nn.Module):
+        def forward(self, x):
+            return fn(x)
+
+    text = dynamlir.export_mlir(M(), torch.randn(shape))
+    steps = CPU_LOWER_LINALG.split(",")
+    upto = ",".join(steps[: steps.index("tg-cpu-row-buffers") + 1])
+    with make_context():
+        module = ir.Module.parse(text)
+        build_pass_manager(f"tg-decompose{{targets=cpu}},tg-simplify,canonicalize,cse,tg-lower-to-linalg,{upto}").run(
+            module.operation)
+        return str(module)
+
+
+@pytest.mark.parametrize("width, private", [(65, True), (9000, False)])
+def test_layer_norm_temporaries_become_row_buffers_up_to_a_size(width, private):
+    # Note [row-local buffers]: layer_norm's centred rows and row statistics live in one
+    # nest over rows, so each becomes a slice of one row on the stack; a centred row over
+    # MAX_ROW_BYTES (9000 floats, 36 KB) keeps its whole-tensor buffer. Both match eager.
+    fn = lambda x: F.layer_norm(x, (x.shape[-1],)) * 1.5 + 0.25  # noqa: E731
+    shape = (3, 7, width)
+    text = _row_buffer_ir(fn, shape)
+    assert "dynamlir.row_buffer" in text  # the row statistics, one float each, in both
+    assert (f"memref<{width}xf32>" in text) == private  # the centred row
+    # the output, and unless private the centred rows; the statistics' buffers are gone
+    assert text.count("memref.alloc()") == (1 if private else 2)
+    torch.manual_seed(0)
+    x = torch.randn(shape)
+    with torch.no_grad():
+        torch.testing.assert_close(_compiled(fn)(x), fn(x), rtol=2e-5, atol=2e-5)
+
+
+def test_row_buffers_in_training_nests_match_eager_gradients():
+    # The backward's layer_norm and softmax nests get row buffers too (tg-cpu-row-buffers
+    # runs on both modules of a training graph): gradients against eager.
+    torch.manual_seed(0)
+    ln = torch.nn.LayerNorm(48)
+    x = torch.randn(4, 9, 48, requires_grad=True)
+
+    def f(ln, x):
+        return (torch.softmax(ln(x) * 2.0, dim=-1) * x).sum()
+
+    torch._dynamo.reset()
+    compiled = torch.compile(f, backend="dynamlir")
+    got = torch.autograd.grad(compiled(ln, x), [x, ln.weight, ln.bias])
+    want = torch.autograd.grad(f(ln, x), [x, ln.weight, ln.bias])
+    for g, w in zip(got, want):
+        torch.testing.assert_close(g, w, rtol=1e-5, atol=1e-5)
