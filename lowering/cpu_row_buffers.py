@@ -91,27 +91,55 @@ def privatize_row_buffers(module: ir.Operation) -> int:
 
 
 def _privatize_block(block: ir.Block) -> int:
-    loops = [op.operation for op in block.operations if op.operation.name == "scf.parallel"]
-    allocs = [op.operation for op in block.operations if op.operation.name == "memref.alloc"]
+    # Each alloc is checked against the one top-level nest its first access is in, and each
+    # nest's footprint is computed once: a block's backward has ~40 allocs and ~20 nests.
+    owner = block.owner
+    candidates: dict = {}
+    for op in block.operations:
+        op = op.operation
+        if op.name == "memref.alloc":
+            access = _first_access(op.results[0])
+            loop = _top_level(access, owner) if access is not None else None
+            if loop is not None and loop.name == "scf.parallel":
+                candidates.setdefault(loop, []).append(op)
     done = 0
-    for loop in loops:
+    for loop, allocs in candidates.items():
         footprint = _Footprint(loop)
         r = len(loop.operands) // 3
-        mine, rest, total = [], [], 0
+        mine, total = [], 0
         for alloc in allocs:
             plan = _plan(alloc, loop, footprint, r)
-            if plan is not None:
-                nbytes = plan[0] * ir.MemRefType(alloc.results[0].type).element_type.width // 8
-                if total + nbytes > MAX_NEST_BYTES:
-                    plan = None
-                else:
-                    total += nbytes
-            (rest if plan is None else mine).append((alloc, plan))
+            if plan is None:
+                continue
+            nbytes = plan[0] * ir.MemRefType(alloc.results[0].type).element_type.width // 8
+            if total + nbytes <= MAX_NEST_BYTES:
+                total += nbytes
+                mine.append((alloc, plan))
         if mine:
             _rewrite(loop, mine)  # erases the allocs it privatizes
-            allocs = [a for a, _ in rest]
             done += len(mine)
     return done
+
+
+def _first_access(buf: ir.Value):
+    """A load or store of `buf` or of a view of it, or None."""
+    todo = [buf]
+    while todo:
+        v = todo.pop()
+        for use in v.uses:
+            if use.owner.name in _ACCESSES:
+                return use.owner
+            if use.owner.name in _VIEWS:
+                todo.append(use.owner.results[0])
+    return None
+
+
+def _top_level(op, fn):
+    """The ancestor of `op` (or `op` itself) directly in the body of `fn`."""
+    cur = op.operation
+    while cur is not None and cur.parent is not None and cur.parent != fn:
+        cur = cur.parent
+    return cur if cur is not None and cur.parent == fn else None
 
 
 def _inside(op, loop) -> bool:
