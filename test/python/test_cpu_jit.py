@@ -263,10 +263,19 @@ def test_loops_are_vectorized_at_the_chosen_width(wide, register):
     assert any("%zmm" in m for m in muls) == wide, muls
 
 
+CAT = """module {
+func.func @main(%x: tensor<256x384xf32>, %y: tensor<256x384xf32>) -> tensor<512x384xf32> {
+  %0 = "tg.cat"(%x, %y) {dim = 0 : i64} : (tensor<256x384xf32>, tensor<256x384xf32>) -> tensor<512x384xf32>
+  return %0 : tensor<512x384xf32>
+}
+}"""
+
+
 @pytest.mark.parametrize("ld", ["system", "failing", "missing"])
 def test_shared_object_links_with_ld_or_falls_back_to_the_c_compiler(fresh_cache, monkeypatch, ld):
     # link_shared calls the system linker directly when there is one (15 ms less a module
     # than the C compiler's driver); a linker that fails or is absent leaves the C compiler.
+    # The concatenation's copy loops become memcpy calls (LLVM's loop idioms).
     import shutil
 
     calls = []
@@ -284,8 +293,18 @@ def test_shared_object_links_with_ld_or_falls_back_to_the_c_compiler(fresh_cache
     monkeypatch.setattr(llvm_jit.subprocess, "run", run)
     monkeypatch.setattr(llvm_jit.shutil, "which", which)
     monkeypatch.setenv("DYNAMLIR_JIT_HELPERS", "0")
-    run_text()
+    x, y = torch.randn(256, 384), torch.randn(256, 384)
+    (got,) = CpuFunction(CAT, [OutputSpec(torch.float32, (512, 384))])(x, y)
+    torch.testing.assert_close(got, torch.cat([x, y]))
     assert debug.COUNTERS["engine_compiles"] == 0
     names = [c.rsplit("/", 1)[-1] for c in calls]
     cc = llvm_jit.c_compiler().rsplit("/", 1)[-1]
     assert names == {"system": ["ld"], "failing": ["false", cc], "missing": [cc]}[ld]
+    # Either way the object's libc calls are versioned: an unversioned memcpy binds to
+    # glibc's oldest one, the SSE2 memmove (the C compiler's driver adds -lc; ld needs it).
+    nm = real_which("nm")
+    if nm is not None:
+        (so,) = fresh_cache.glob("*.so")
+        undefined = real_run([nm, "-D", "--undefined-only", str(so)], capture_output=True, text=True).stdout
+        assert "memcpy@" in undefined, undefined
+        assert not re.search(r"\bU mem(cpy|set|move)\s*$", undefined, re.M), undefined
