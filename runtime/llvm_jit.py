@@ -16,10 +16,9 @@ lowerings (matmul micro-kernels, transposes, convolutions), so here:
   3. llvmlite runs LLVM's O3 pipeline for the host CPU without loop unrolling and
      interleaving (loops are still vectorized): measured on the block, 1.25 s -> 0.74 s
      with latencies unchanged within noise;
-  4. the object is linked with the system linker (or the C compiler, see link_shared)
-     against the OpenMP runtime and libm into a shared object, loaded with ctypes. The
-     same file is the disk cache's payload (Note [cpu compile cache], runtime/cache.py),
-     so storing it costs a rename.
+  4. the object is linked with the system C compiler against the OpenMP runtime and libm
+     into a shared object, loaded with ctypes. The same file is the disk cache's payload
+     (Note [cpu compile cache], runtime/cache.py), so storing it costs a rename.
 
 Without llvmlite or a C compiler, or if LLVM rejects the text, the caller falls back to
 the ExecutionEngine (runtime/cpu.py).
@@ -317,11 +316,11 @@ def split_module(text: str, n: int) -> list[str]:
 def link_shared(objects: list[bytes], build_dir: str, libs: tuple[str, ...]) -> str:
     """Link `objects` into `build_dir`/entry.so against `libs` and libm; returns its path.
 
-    The system linker is called directly when there is one: the C compiler's driver
-    around it (collect2, and the startup objects a shared object of ours does not need:
-    it has no static constructors) took 25 ms a link against ld's 10 ms, measured on the
-    MLP's module, and every compiled module is linked once. The C compiler is the
-    fallback, and is still required: without it the JIT is unavailable, as before."""
+    Through the C compiler's driver, which also links libc: the object's memcpy calls
+    (LLVM turns copy loops into them) then carry glibc's symbol version. Calling `ld`
+    directly saved 10 ms a link, but without libc those calls bound to glibc's oldest
+    memcpy, the SSE2 memmove (2.3% of a GPT-2 block's training step on each thread), and
+    with `-lc` the link took as long as the driver's (15.8 vs 16.2 ms, MLP module)."""
     cc = c_compiler()
     if cc is None:
         raise JitUnavailable("no C compiler (cc, gcc or clang) to link a shared object")
@@ -331,20 +330,13 @@ def link_shared(objects: list[bytes], build_dir: str, libs: tuple[str, ...]) -> 
         with open(paths[-1], "wb") as f:
             f.write(obj)
     out = os.path.join(build_dir, "entry.so")
-    dirs = [os.path.dirname(lib) for lib in libs]
-    commands = [[cc, "-shared", "-o", out, *paths, *[f"-Wl,-rpath,{d}" for d in dirs], *libs, "-lm"]]
-    if (ld := shutil.which("ld")) is not None:
-        # -lc too (the driver adds it): without libc among its needed libraries, LLVM's
-        # memcpy calls bind to glibc's oldest memcpy version, the SSE2 memmove (2.3% of a
-        # GPT-2 block's training step on each thread).
-        commands.insert(0, [ld, "-shared", "-o", out, *paths, *[f"-rpath={d}" for d in dirs], *libs,
-                            "-lm", "-lc"])
-    for command in commands:
-        proc = subprocess.run(command, capture_output=True, text=True)
-        if proc.returncode == 0:
-            return out
-        debug.log.debug("cpu jit: %s failed: %s", os.path.basename(command[0]), proc.stderr.strip()[:300])
-    raise JitUnavailable(f"linking the shared object failed: {proc.stderr.strip()[:300]}")
+    rpaths = [f"-Wl,-rpath,{os.path.dirname(lib)}" for lib in libs]
+    proc = subprocess.run(
+        [cc, "-shared", "-o", out, *paths, *rpaths, *libs, "-lm"], capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        raise JitUnavailable(f"linking the shared object failed: {proc.stderr.strip()[:300]}")
+    return out
 
 
 def load_entry(path: str):
