@@ -219,16 +219,17 @@ def _fuse(group: list, r: int) -> None:
         loop.erase()
 
 
+def function_blocks(module: ir.Operation):
+    """The blocks of every func.func body in `module` (bufferized loops live there)."""
+    for fn in module.regions[0].blocks[0].operations:
+        if fn.operation.name == "func.func":
+            yield from fn.regions[0].blocks
+
+
 def fuse_parallel_loops(module: ir.Operation) -> int:
     """Fuse the groups of Note [row fusion] in every function's body; returns how many nests
     were fused away."""
-    fused = 0
-    for fn in module.regions[0].blocks[0].operations:
-        if fn.operation.name != "func.func" or not fn.regions[0].blocks:
-            continue
-        for block in fn.regions[0].blocks:
-            fused += _fuse_block(block)
-    return fused
+    return sum(_fuse_block(block) for block in function_blocks(module))
 
 
 def _fuse_block(block: ir.Block) -> int:

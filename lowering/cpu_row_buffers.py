@@ -55,7 +55,8 @@ from __future__ import annotations
 from torch_mlir import ir
 from torch_mlir.dialects import arith, memref, vector
 
-from .cpu_fuse_loops import _ACCESSES, _VIEWS, _WRITES, _Footprint, _bounds, _root, _unit_reshapes_only
+from .cpu_fuse_loops import (_ACCESSES, _VIEWS, _WRITES, _Footprint, _bounds, _root, _unit_reshapes_only,
+                             function_blocks)
 from .cpu_parallel import _static_trip
 from .registry import register_pass
 
@@ -81,13 +82,7 @@ def privatize_row_buffers(module: ir.Operation) -> int:
     """Note [row-local buffers] in every function's body; returns how many buffers."""
     if not ROW_BUFFERS:
         return 0
-    count = 0
-    for fn in module.regions[0].blocks[0].operations:
-        if fn.operation.name != "func.func" or not fn.regions[0].blocks:
-            continue
-        for block in fn.regions[0].blocks:
-            count += _privatize_block(block)
-    return count
+    return sum(_privatize_block(block) for block in function_blocks(module))
 
 
 def _privatize_block(block: ir.Block) -> int:
