@@ -14,6 +14,7 @@ from .cpu_bias import fold_bias
 from .cpu_fuse_loops import fuse_parallel_loops
 from .cpu_loop_hints import loop_hints  # noqa: F401  (registers tg-cpu-loop-hints)
 from .cpu_row_buffers import row_buffers  # noqa: F401  (registers tg-cpu-row-buffers)
+from .cpu_slices import slices_in_place  # noqa: F401  (registers tg-cpu-slices-in-place)
 from .cpu_math import expand_math
 from .cpu_matmul import rewrite_matmuls
 from .cpu_parallel import dispatch_parallel_calls, outline_parallel_loops
@@ -185,8 +186,10 @@ CPU_LOWER_LINALG = ",".join(
         "tg-cpu-expand-math",
         # outputs are computed in the caller's buffers (no temporary and copy per output)
         "tg-cpu-unshare-inits",
+        "tg-cpu-slices-in-place",
         "eliminate-empty-tensors",
         "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map}",
+        "cse",  # the self-copies of Note [results into their slices] then fold
         "canonicalize",
         "tg-copy-to-linalg",
         "func.func(buffer-hoisting)",
