@@ -47,6 +47,8 @@ MAX_THREADS = 64  # weights kept per launcher; bigger teams take equal shares
 EQUAL = 1024  # a thread's weight for an equal share
 # Update the weights from measured finishing times; off, every share stays equal.
 BALANCE = True
+# Leave the share helpers unoptimized (see _helper).
+OPTNONE_HELPERS = True
 
 RUNTIME_DECLS = {
     "GOMP_parallel": "llvm.func @GOMP_parallel(!llvm.ptr, !llvm.ptr, i32, i32)",
@@ -71,8 +73,12 @@ def _gep(out: str, base: str, indices: str, typ: str, dynamic: bool = False) -> 
 
 
 def _helper(signature: str) -> str:
-    """The opening line of a @dynamlir_shares_* function, kept out of its callers."""
-    return f'llvm.func @dynamlir_shares_{signature} attributes {{passthrough = ["noinline"]}} {{'
+    """The opening line of a @dynamlir_shares_* function, kept out of its callers, and
+    with OPTNONE_HELPERS not optimized by LLVM: a few scalar loops over at most 64 threads
+    per launch gain nothing from O3, which cost 27 ms of LLVM for the four in every module
+    against 13 ms unoptimized (each compiled alone, best of five)."""
+    attrs = '"noinline", "optnone"' if OPTNONE_HELPERS else '"noinline"'
+    return f'llvm.func @dynamlir_shares_{signature} attributes {{passthrough = [{attrs}]}} {{'
 
 
 def _constants() -> list[str]:
