@@ -57,7 +57,7 @@ from torch_mlir.dialects import arith, memref, vector
 
 from .cpu_fuse_loops import (_ACCESSES, _VIEWS, _WRITES, _Footprint, _bounds, _root, _unit_reshapes_only,
                              function_blocks)
-from .cpu_parallel import _static_trip
+from .cpu_parallel import _is_within, _static_trip
 from .registry import register_pass
 
 # Set to False to keep whole-tensor temporaries (bench/variants.py A/B runs).
@@ -137,15 +137,6 @@ def _top_level(op, fn):
     return cur if cur is not None and cur.parent == fn else None
 
 
-def _inside(op, loop) -> bool:
-    parent = op.operation.parent
-    while parent is not None:
-        if parent == loop:
-            return True
-        parent = parent.parent
-    return False
-
-
 def _plan(alloc, loop, footprint: _Footprint, r: int):
     """(slice elements, accesses, deallocs, views) when `alloc` qualifies for `loop`, else None."""
     buf = alloc.results[0]
@@ -167,7 +158,7 @@ def _plan(alloc, loop, footprint: _Footprint, r: int):
                 views.append(user)
                 todo.append(user.results[0])
             elif name in _ACCESSES and use.operand_number == (1 if name in _WRITES else 0):
-                if not _inside(user, loop) or not _vector_along_slice(user, v, r):
+                if not _is_within(user, loop) or not _vector_along_slice(user, v, r):
                     return None
                 accesses.append((user, v))
             else:
@@ -211,18 +202,18 @@ def _suffix_strides(shape: list[int]) -> list[int]:
     return strides[::-1]
 
 
-def _remaining(view: ir.Value, index: list[ir.Value], loop, r: int) -> list[tuple[ir.Value, int]]:
-    """(index, stride) of the dims of `view` that are not the nest's induction variables:
-    the slice offset is their dot product (Note [row-local buffers])."""
+def _remaining(view: ir.Value, index: list[ir.Value], ivs: list[ir.Value], moving: int
+               ) -> list[tuple[ir.Value, int]]:
+    """(index, stride) of the dims of `view` that are not the nest's induction variables
+    `ivs` (`moving` of them with a trip count other than 1): the slice offset is their dot
+    product (Note [row-local buffers])."""
     shape = ir.MemRefType(view.type).shape
     strides = _suffix_strides(shape)
-    ivs = list(loop.regions[0].blocks[0].arguments)[:r]
+    r = len(ivs)
     if _root(view, r)[1] and len(index) >= r and all(x == iv for x, iv in zip(index, ivs)):
         dims = range(r, len(shape))
     else:  # unit reshapes only (the other way `aligned` accepts): skip the matched dims
         assert _unit_reshapes_only(view)
-        trips = [_static_trip(*b) for b in _bounds(loop)[:r]]
-        moving = len([iv for iv, t in zip(ivs, trips) if t != 1])
         non_unit = [d for d, s in enumerate(shape) if s != 1]
         dims = non_unit[moving:]
     return [(index[d], strides[d]) for d in dims if shape[d] != 1]
@@ -231,6 +222,8 @@ def _remaining(view: ir.Value, index: list[ir.Value], loop, r: int) -> list[tupl
 def _rewrite(loop, mine) -> None:
     body = loop.regions[0].blocks[0]
     r = len(loop.operands) // 3
+    ivs = list(body.arguments)[:r]
+    moving = sum(1 for b in _bounds(loop)[:r] if _static_trip(*b) != 1)
     idx = ir.IndexType.get()
     for alloc, (elements, accesses, deallocs, views) in mine:
         elem = ir.MemRefType(alloc.results[0].type).element_type
@@ -245,7 +238,7 @@ def _rewrite(loop, mine) -> None:
             index = list(op.operands)[first:first + rank]
             with ir.InsertionPoint(op), op.location:
                 offset = None
-                for x, stride in _remaining(view, index, loop, r):
+                for x, stride in _remaining(view, index, ivs, moving):
                     term = x if stride == 1 else arith.muli(x, arith.constant(idx, stride))
                     offset = term if offset is None else arith.addi(offset, term)
                 offset = offset if offset is not None else arith.constant(idx, 0)

@@ -39,6 +39,7 @@ from __future__ import annotations
 from torch_mlir import ir
 from torch_mlir.dialects import tensor
 
+from .cpu_conv import _producer
 from .registry import ops_named, register_pass
 
 # Set to False to keep the copies (bench/variants.py A/B runs).
@@ -61,17 +62,12 @@ def _single_use(v: ir.Value) -> bool:
     return next(uses, None) is not None and next(uses, None) is None
 
 
-def _owner(v: ir.Value, name: str):
-    owner = v.owner
-    return owner if isinstance(owner, ir.OpView) and owner.operation.name == name else None
-
-
 def rewrite_slices(module: ir.Operation) -> int:
     """Apply the Note's rewrite to every tensor.insert_slice that qualifies; returns how many."""
     count = 0
     for ins in ops_named(module, "tensor.insert_slice"):
         source, dest = ins.operands[0], ins.operands[1]
-        collapse = _owner(source, "tensor.collapse_shape")
+        collapse = _producer(source, "tensor.collapse_shape")
         if collapse is None or not _single_use(source) or len(ins.operands) != 2:
             continue  # dynamic offsets, sizes or strides: left alone
         result = collapse.operands[0]
@@ -79,7 +75,7 @@ def rewrite_slices(module: ir.Operation) -> int:
         if (not isinstance(op, ir.OpView) or not op.operation.name.startswith("linalg.")
                 or len(op.operation.results) != 1 or not _single_use(result)):
             continue
-        inits = [v for v in op.operation.operands if v.type == result.type and _owner(v, "tensor.empty")]
+        inits = [v for v in op.operation.operands if v.type == result.type and _producer(v, "tensor.empty")]
         if len(inits) != 1 or not _single_use(inits[0]) or not ir.RankedTensorType(result.type).has_static_shape:
             continue
         empty = inits[0]
@@ -90,7 +86,7 @@ def rewrite_slices(module: ir.Operation) -> int:
             view = tensor.ExpandShapeOp(result.type, part.result, collapse.attributes["reassociation"], [],
                                         ir.DenseI64ArrayAttr.get(ir.RankedTensorType(result.type).shape))
         op.operation.move_before(ins.operation)
-        collapse.operation.move_before(ins.operation)
+        collapse.move_before(ins.operation)
         for i, v in enumerate(op.operation.operands):
             if v == empty:
                 op.operation.operands[i] = view.result
