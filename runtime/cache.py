@@ -273,18 +273,15 @@ def store(key: str, engine, llvm_text, libs: tuple[str, ...]) -> None:
     try:
         d.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=d, prefix=".build-") as tmp:
-            cc = llvm_jit.c_compiler()
-            if cc is not None:
-                obj = os.path.join(tmp, "entry.o")
-                engine.dump_to_object_file(obj)
-                if os.path.getsize(obj) > 0:
-                    link = [f"-Wl,-rpath,{os.path.dirname(lib)}" for lib in libs] + list(libs)
-                    out = os.path.join(tmp, "entry.so")
-                    subprocess.run(
-                        [cc, "-shared", "-o", out, obj, *link, "-lm"],
-                        check=True,
-                        capture_output=True,
-                    )
+            obj = os.path.join(tmp, "entry.o")
+            engine.dump_to_object_file(obj)
+            if os.path.getsize(obj) > 0:
+                out = os.path.join(tmp, "entry.so")
+                try:
+                    llvm_jit.link_objects([obj], out, libs)
+                except llvm_jit.JitUnavailable as e:  # no C compiler: the LLVM text instead
+                    debug.log.debug("compile cache: cannot link %s: %s", key, e)
+                else:
                     _commit(d, key, "so", out, ".so")
                     return
             out = os.path.join(tmp, "entry.llvm.mlir")

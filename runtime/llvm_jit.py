@@ -16,9 +16,10 @@ lowerings (matmul micro-kernels, transposes, convolutions), so here:
   3. llvmlite runs LLVM's O3 pipeline for the host CPU without loop unrolling and
      interleaving (loops are still vectorized): measured on the block, 1.25 s -> 0.74 s
      with latencies unchanged within noise;
-  4. the object is linked with the system C compiler against the OpenMP runtime and libm
-     into a shared object, loaded with ctypes. The same file is the disk cache's payload
-     (Note [cpu compile cache], runtime/cache.py), so storing it costs a rename.
+  4. the object is linked (gold directly where there is one, else the system C compiler;
+     `link_command`) against the OpenMP runtime, libm and libc into a shared object,
+     loaded with ctypes. The same file is the disk cache's payload (Note [cpu compile
+     cache], runtime/cache.py), so storing it costs a rename.
 
 Without llvmlite or a C compiler, or if LLVM rejects the text, the caller falls back to
 the ExecutionEngine (runtime/cpu.py).
@@ -314,29 +315,79 @@ def split_module(text: str, n: int) -> list[str]:
 
 
 def link_shared(objects: list[bytes], build_dir: str, libs: tuple[str, ...]) -> str:
-    """Link `objects` into `build_dir`/entry.so against `libs` and libm; returns its path.
-
-    Through the C compiler's driver, which also links libc: the object's memcpy calls
-    (LLVM turns copy loops into them) then carry glibc's symbol version. Calling `ld`
-    directly saved 10 ms a link, but without libc those calls bound to glibc's oldest
-    memcpy, the SSE2 memmove (2.3% of a GPT-2 block's training step on each thread), and
-    with `-lc` the link took as long as the driver's (15.8 vs 16.2 ms, MLP module)."""
-    cc = c_compiler()
-    if cc is None:
-        raise JitUnavailable("no C compiler (cc, gcc or clang) to link a shared object")
+    """Link `objects` into `build_dir`/entry.so against `libs`, libm and libc (see
+    `link_command`); returns its path."""
     paths = []
     for i, obj in enumerate(objects):
         paths.append(os.path.join(build_dir, f"entry{i}.o"))
         with open(paths[-1], "wb") as f:
             f.write(obj)
     out = os.path.join(build_dir, "entry.so")
-    rpaths = [f"-Wl,-rpath,{os.path.dirname(lib)}" for lib in libs]
-    proc = subprocess.run(
-        [cc, "-shared", "-o", out, *paths, *rpaths, *libs, "-lm"], capture_output=True, text=True
-    )
-    if proc.returncode != 0:
-        raise JitUnavailable(f"linking the shared object failed: {proc.stderr.strip()[:300]}")
+    link_objects(paths, out, libs)
     return out
+
+
+def link_objects(paths: list[str], out: str, libs: tuple[str, ...]) -> None:
+    """Link the object files `paths` into the shared object `out` (`link_command`);
+    raises JitUnavailable with the linker's message when no command links them."""
+    proc = None
+    for command in link_commands(paths, out, libs):
+        proc = subprocess.run(command, capture_output=True, text=True)
+        if proc.returncode == 0:
+            return
+        debug.log.debug("cpu jit: %s failed: %s", os.path.basename(command[0]), proc.stderr.strip()[:300])
+    if proc is None:
+        raise JitUnavailable("no C compiler (cc, gcc or clang) to link a shared object")
+    raise JitUnavailable(f"linking the shared object failed: {proc.stderr.strip()[:300]}")
+
+
+def link_commands(paths: list[str], out: str, libs: tuple[str, ...]) -> list[list[str]]:
+    """The commands that may link `paths` into `out`, in the order to try them.
+
+    Note [linking the shared object]
+    ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+    Every compiled module is linked once, so the link is part of every first call. The C
+    compiler's driver (cc -> collect2 -> ld.bfd) took 20-26 ms for the MLP's module;
+    gold called directly takes 7-11 ms (measured in alternation, 10 runs). What the driver
+    adds has to be named explicitly then:
+      - libc, so that the memcpy/memset calls LLVM makes of copy loops carry glibc's
+        symbol version; unversioned, they bound to glibc's oldest memcpy, the SSE2
+        memmove (2.3% of a GPT-2 block's training step on each thread);
+      - libgcc.a, for the runtime helpers LLVM may call (bf16 truncation, 128-bit
+        division), which exist only as a static library;
+    and not the startup objects (crti/crtbegin): our code has no static constructors.
+    ld.bfd called directly was no faster than the driver (it reads libc's linker
+    script slowly), so without gold (binutils dropped it in 2.44) the driver links."""
+    cc = c_compiler()
+    if cc is None:
+        return []  # required either way: gold links the C compiler's libgcc.a
+    dirs = [os.path.dirname(lib) for lib in libs]
+    commands = [[cc, "-shared", "-o", out, *paths, *[f"-Wl,-rpath,{d}" for d in dirs], *libs, "-lm"]]
+    gold, libgcc = _gold_and_libgcc(cc)
+    if gold is not None:
+        rpaths = [a for d in dirs for a in ("-rpath", d)]
+        commands.insert(0, [gold, "-shared", "-o", out, *paths, *rpaths, "--as-needed", *libs,
+                            "-lm", "-lc", libgcc])
+    return commands
+
+
+_GOLD: list = []
+
+
+def _gold_and_libgcc(cc: str) -> tuple[str | None, str | None]:
+    """(ld.gold, `cc`'s libgcc.a), or (None, None) when either is missing; looked up once
+    per process. DYNAMLIR_LINKER=cc links with the C compiler only."""
+    if os.environ.get("DYNAMLIR_LINKER", "gold") != "gold":
+        return None, None
+    if not _GOLD:
+        gold = shutil.which("ld.gold")
+        libgcc = None
+        if gold is not None:
+            proc = subprocess.run([cc, "-print-libgcc-file-name"], capture_output=True, text=True)
+            name = proc.stdout.strip()
+            libgcc = name if proc.returncode == 0 and os.path.isabs(name) and os.path.exists(name) else None
+        _GOLD[:] = [gold, libgcc] if libgcc is not None else [None, None]
+    return _GOLD[0], _GOLD[1]
 
 
 def load_entry(path: str):

@@ -4,6 +4,7 @@ fallback. Every compiled result is checked against eager PyTorch."""
 
 from __future__ import annotations
 
+import os
 import re
 import struct
 import subprocess
@@ -272,15 +273,22 @@ func.func @main(%x: tensor<256x384xf32>, %y: tensor<256x384xf32>) -> tensor<512x
 }"""
 
 
-def test_shared_object_calls_versioned_libc_symbols(fresh_cache, monkeypatch):
+@pytest.mark.parametrize("linker", ["gold", "cc"])
+def test_shared_object_calls_versioned_libc_symbols(fresh_cache, monkeypatch, linker):
     # The concatenation's copy loops become memcpy calls (LLVM's loop idioms). Linked
-    # without libc, those bind to glibc's oldest memcpy, the SSE2 memmove (link_shared).
+    # without libc, those bind to glibc's oldest memcpy, the SSE2 memmove (Note [linking
+    # the shared object]).
     import shutil
 
     nm = shutil.which("nm")
     if nm is None:
         pytest.skip("no nm to list the shared object's symbols")
+    if linker == "gold" and llvm_jit._gold_and_libgcc(llvm_jit.c_compiler() or "cc")[0] is None:
+        pytest.skip("no ld.gold")
     monkeypatch.setenv("DYNAMLIR_JIT_HELPERS", "0")
+    monkeypatch.setenv("DYNAMLIR_LINKER", linker)
+    commands = llvm_jit.link_commands(["a.o"], "a.so", ())
+    assert commands[0][0] == (shutil.which("ld.gold") if linker == "gold" else llvm_jit.c_compiler())
     x, y = torch.randn(256, 384), torch.randn(256, 384)
     (got,) = CpuFunction(CAT, [OutputSpec(torch.float32, (512, 384))])(x, y)
     torch.testing.assert_close(got, torch.cat([x, y]))
@@ -289,3 +297,31 @@ def test_shared_object_calls_versioned_libc_symbols(fresh_cache, monkeypatch):
     undefined = subprocess.run([nm, "-D", "--undefined-only", str(so)], capture_output=True, text=True).stdout
     assert "memcpy@" in undefined, undefined
     assert not re.search(r"\bU mem(cpy|set|move)\s*$", undefined, re.M), undefined
+
+
+DIV128 = """define i64 @div128(i64 %a, i64 %b) {
+  %wa = zext i64 %a to i128
+  %wide = shl i128 %wa, 64
+  %wb = zext i64 %b to i128
+  %q = udiv i128 %wide, %wb
+  %r = trunc i128 %q to i64
+  ret i64 %r
+}
+"""
+
+
+@pytest.mark.parametrize("linker", ["gold", "cc"])
+def test_linked_object_resolves_compiler_runtime_helpers(tmp_path, monkeypatch, linker):
+    # A 128-bit division is a call to libgcc's __udivti3, which libgcc has only as a
+    # static library: the gold link names libgcc.a itself (Note [linking the shared object]).
+    import ctypes
+
+    if llvm_jit.c_compiler() is None:
+        pytest.skip("no C compiler")
+    if linker == "gold" and llvm_jit._gold_and_libgcc(llvm_jit.c_compiler())[0] is None:
+        pytest.skip("no ld.gold")
+    monkeypatch.setenv("DYNAMLIR_LINKER", linker)
+    so = llvm_jit.link_shared([llvm_worker.compile_object(DIV128)], str(tmp_path), ())
+    fn = ctypes.CDLL(so).div128
+    fn.restype, fn.argtypes = ctypes.c_uint64, [ctypes.c_uint64, ctypes.c_uint64]
+    assert fn(3, 7) == (3 << 64) // 7 % (1 << 64)
