@@ -187,7 +187,7 @@ def rewrite_transposes(module: ir.Operation) -> int:
     many were replaced. Threaded 2-D ones of at most SHARED_MAX_ELEMENTS call a kernel
     shared by all shapes; others (and all with outer dims, which may fuse with their
     neighbours' loops) are loop nests in place."""
-    from .cpu_parallel import MIN_WORK, SharedKernels, _work
+    from .cpu_parallel import MIN_WORK, SharedKernels
 
     found = ops_named(module, "linalg.transpose")
     kernels = SharedKernels(module)
@@ -200,13 +200,33 @@ def rewrite_transposes(module: ir.Operation) -> int:
         if len(perm) < 2 or perm[-1] == len(perm) - 1:
             continue
         with ir.InsertionPoint(op), op.location:
-            loop = emit_transpose(src, dst, perm)
-            if len(perm) == 2 and _elements(dst) <= SHARED_MAX_ELEMENTS and _work(loop) >= MIN_WORK:
-                loop.erase()
+            if len(perm) == 2 and _elements(dst) <= SHARED_MAX_ELEMENTS and _shared_work(src, dst) >= MIN_WORK:
                 kernels.call(("transpose", str(ir.MemRefType(dst.type).element_type)),
                              (_c(0), _size(dst, 0), _c(_tile(dst))), [src, dst],
-                             lambda lo, hi, s, d: emit_transpose(s, d, perm, (lo, hi)),
+                             lambda lo, hi, s, d: emit_transpose(s, d, [1, 0], (lo, hi)),
                              general=True)
+            else:
+                emit_transpose(src, dst, perm)
         op.erase()
         count += 1
     return count
+
+
+_TILE_WORK: dict[tuple, int] = {}
+
+
+def _shared_work(src: ir.Value, dst: ir.Value) -> int:
+    """`cpu_parallel._work` of the loop nest emit_transpose would write for a static 2-D
+    transpose, without writing it: the tiles times the work of one tile, which depends only
+    on the types and is measured once per process on a nest emitted and erased (building
+    each nest only to count it cost 9 of the MLP's 45 ms of MLIR passes)."""
+    from .cpu_parallel import _body_work
+
+    rows, cols = ir.MemRefType(dst.type).shape
+    tile = _tile(dst)
+    key = (str(ir.MemRefType(dst.type).element_type), tile, _unit_inner(src), _unit_inner(dst))
+    if key not in _TILE_WORK:
+        probe = emit_transpose(src, dst, [1, 0])
+        _TILE_WORK[key] = _body_work(probe)
+        probe.erase()
+    return -(-rows // tile) * -(-cols // tile) * max(1, _TILE_WORK[key])
