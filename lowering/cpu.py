@@ -14,6 +14,7 @@ from .cpu_bias import fold_bias
 from .cpu_fuse_loops import fuse_parallel_loops
 from .cpu_loop_hints import loop_hints  # noqa: F401  (registers tg-cpu-loop-hints)
 from .cpu_row_buffers import row_buffers  # noqa: F401  (registers tg-cpu-row-buffers)
+from .cpu_reductions import parallel_columns  # noqa: F401  (registers tg-cpu-parallel-columns)
 from .cpu_slices import slices_in_place  # noqa: F401  (registers tg-cpu-slices-in-place)
 from .cpu_math import expand_math
 from .cpu_matmul import rewrite_matmuls
@@ -199,6 +200,7 @@ CPU_LOWER_LINALG = ",".join(
         "tg-cpu-transpose-kernels",
         "tg-cpu-conv-kernels",
         "func.func(convert-linalg-to-parallel-loops)",
+        "tg-cpu-parallel-columns",
         "tg-cpu-fuse-parallel-loops",
         "tg-cpu-row-buffers",
         "tg-cpu-outline-parallel",

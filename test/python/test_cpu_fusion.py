@@ -145,3 +145,28 @@ def test_concatenated_head_transposes_match_eager():
     grads = [torch.autograd.grad(r[1], [q, k]) for r in (got, want)]
     for g, e in zip(*grads):
         torch.testing.assert_close(g, e, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("width", [100, 1000])
+def test_column_sums_run_in_column_blocks(fresh_cache, monkeypatch, width):
+    # Note [reductions over leading dims]: the gradients of a Linear's bias and a
+    # LayerNorm's weight and bias are sums over the leading dims; each becomes a parallel
+    # nest over blocks of 32 columns (the last one partial at width 100), against eager.
+    from dynamlir.lowering import cpu_reductions
+
+    rewritten = []
+    real = cpu_reductions.rewrite_reductions
+    monkeypatch.setattr(cpu_reductions, "rewrite_reductions", lambda m: rewritten.append(real(m)))
+    torch.manual_seed(0)
+    lin, ln = torch.nn.Linear(48, width), torch.nn.LayerNorm(width)
+    x = torch.randn(3, 50, 48, requires_grad=True)
+
+    def f(x):
+        return (torch.tanh(ln(lin(x))) * 1.5).sum()
+
+    params = [x, lin.weight, lin.bias, ln.weight, ln.bias]
+    got = torch.autograd.grad(torch.compile(f, backend="dynamlir")(x), params)
+    want = torch.autograd.grad(f(x), params)
+    for g, w in zip(got, want):
+        torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-4)
+    assert sum(rewritten) >= 3, rewritten  # the bias's and both LayerNorm parameters' sums
