@@ -16,6 +16,7 @@ from .cpu_loop_hints import loop_hints  # noqa: F401  (registers tg-cpu-loop-hin
 from .cpu_row_buffers import row_buffers  # noqa: F401  (registers tg-cpu-row-buffers)
 from .cpu_reductions import parallel_columns  # noqa: F401  (registers tg-cpu-parallel-columns)
 from .cpu_slices import slices_in_place  # noqa: F401  (registers tg-cpu-slices-in-place)
+from .cpu_transpose_chains import fold_transposes  # noqa: F401  (registers tg-cpu-fold-transposes)
 from .cpu_math import expand_math
 from .cpu_matmul import rewrite_matmuls
 from .cpu_parallel import dispatch_parallel_calls, outline_parallel_loops
@@ -182,6 +183,7 @@ CPU_LOWER_LINALG = ",".join(
         "tg-cpu-fold-bias",
         "tg-cpu-outline-contractions",
         "func.func(linalg-fuse-elementwise-ops)",
+        "tg-cpu-fold-transposes",
         "inline",
         "symbol-dce",
         "tg-cpu-expand-math",

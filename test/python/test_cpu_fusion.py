@@ -170,3 +170,27 @@ def test_column_sums_run_in_column_blocks(fresh_cache, monkeypatch, width):
     for g, w in zip(got, want):
         torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-4)
     assert sum(rewritten) >= 3, rewritten  # the bias's and both LayerNorm parameters' sums
+
+
+def test_transposes_between_swapped_linears_fold(fresh_cache, monkeypatch):
+    # Note [elementwise ops between transposes]: Linears with weights much bigger than the
+    # batch lower swapped, (w @ x^T)^T; the bias and relu between two of them run on the
+    # transposed product, and the two transposes around them go (two per pair of layers).
+    # Forward without grad, and a training step's gradients, against eager.
+    from dynamlir.lowering import cpu_transpose_chains
+
+    folded = []
+    real = cpu_transpose_chains.rewrite_transpose_chains
+    monkeypatch.setattr(cpu_transpose_chains, "rewrite_transpose_chains", lambda m: folded.append(real(m)))
+    torch.manual_seed(0)
+    mlp = torch.nn.Sequential(torch.nn.Linear(96, 512), torch.nn.ReLU(), torch.nn.Linear(512, 384),
+                              torch.nn.ReLU(), torch.nn.Linear(384, 80))
+    x = torch.randn(32, 96)
+    compiled = torch.compile(mlp, backend="dynamlir")
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), mlp(x), rtol=1e-5, atol=1e-5)
+    assert folded == [2], folded
+    got = torch.autograd.grad(compiled(x).square().sum(), list(mlp.parameters()))
+    want = torch.autograd.grad(mlp(x).square().sum(), list(mlp.parameters()))
+    for g, w in zip(got, want):
+        torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-4)
