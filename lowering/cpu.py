@@ -14,6 +14,7 @@ from .cpu_bias import fold_bias
 from .cpu_fuse_loops import fuse_parallel_loops
 from .cpu_loop_hints import loop_hints  # noqa: F401  (registers tg-cpu-loop-hints)
 from .cpu_row_buffers import row_buffers  # noqa: F401  (registers tg-cpu-row-buffers)
+from .cpu_recompute import recompute_elementwise  # noqa: F401  (registers tg-cpu-recompute-elementwise)
 from .cpu_reductions import parallel_columns  # noqa: F401  (registers tg-cpu-parallel-columns)
 from .cpu_slices import slices_in_place  # noqa: F401  (registers tg-cpu-slices-in-place)
 from .cpu_transpose_chains import fold_transposes  # noqa: F401  (registers tg-cpu-fold-transposes)
@@ -182,6 +183,7 @@ CPU_LOWER_LINALG = ",".join(
         "tg-cpu-conv-to-matmul",
         "tg-cpu-fold-bias",
         "tg-cpu-outline-contractions",
+        "tg-cpu-recompute-elementwise",
         "func.func(linalg-fuse-elementwise-ops)",
         "tg-cpu-fold-transposes",
         "inline",

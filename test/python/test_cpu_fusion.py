@@ -90,16 +90,18 @@ def _row_buffer_ir(fn, shape) -> str:
 
 
 @pytest.mark.parametrize("width, private", [(65, True), (9000, False)])
-def test_layer_norm_temporaries_become_row_buffers_up_to_a_size(width, private):
-    # Note [row-local buffers]: layer_norm's centred rows and row statistics live in one
-    # nest over rows, so each becomes a slice of one row on the stack; a centred row over
-    # MAX_ROW_BYTES (9000 floats, 36 KB) keeps its whole-tensor buffer. Both match eager.
-    fn = lambda x: F.layer_norm(x, (x.shape[-1],)) * 1.5 + 0.25  # noqa: E731
+def test_softmax_temporaries_become_row_buffers_up_to_a_size(width, private):
+    # Note [row-local buffers]: softmax's exponentials and row statistics live in one nest
+    # over rows, so each becomes a slice of one row on the stack; a row of exponentials
+    # over MAX_ROW_BYTES (9000 floats, 36 KB) keeps its whole-tensor buffer. Both match
+    # eager. (layer_norm's centred row, read only by elementwise ops, is recomputed in each
+    # instead: Note [recomputed elementwise producers].)
+    fn = lambda x: torch.softmax(x, dim=-1) * 1.5 + 0.25  # noqa: E731
     shape = (3, 7, width)
     text = _row_buffer_ir(fn, shape)
     assert "dynamlir.row_buffer" in text  # the row statistics, one float each, in both
-    assert (f"memref<{width}xf32>" in text) == private  # the centred row
-    # the output, and unless private the centred rows; the statistics' buffers are gone
+    assert (f"memref<{width}xf32>" in text) == private  # the row of exponentials
+    # the output, and unless private the exponentials; the statistics' buffers are gone
     assert text.count("memref.alloc()") == (1 if private else 2)
     torch.manual_seed(0)
     x = torch.randn(shape)
@@ -194,3 +196,28 @@ def test_transposes_between_swapped_linears_fold(fresh_cache, monkeypatch):
     want = torch.autograd.grad(mlp(x).square().sum(), list(mlp.parameters()))
     for g, w in zip(got, want):
         torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-4)
+
+
+def test_gelu_backward_recomputes_its_shared_values(fresh_cache, monkeypatch):
+    # Note [recomputed elementwise producers]: the backward recomputes GELU(x) for fc2's
+    # weight gradient and reads x/sqrt(2), erf(x/sqrt(2)) and x/2 again in GELU's own
+    # gradient; each of those is copied into both consumers instead of stored. Gradients
+    # against eager.
+    from dynamlir.lowering import cpu_recompute
+
+    copied = []
+    real = cpu_recompute.duplicate_producers
+    monkeypatch.setattr(cpu_recompute, "duplicate_producers", lambda m: copied.append(real(m)))
+    torch.manual_seed(0)
+    fc1, fc2 = torch.nn.Linear(32, 96), torch.nn.Linear(96, 32)
+    x = torch.randn(3, 40, 32, requires_grad=True)
+
+    def f(x):
+        return (x + fc2(F.gelu(fc1(x)))).pow(2).mean()
+
+    params = [x, fc1.weight, fc1.bias, fc2.weight, fc2.bias]
+    got = torch.autograd.grad(torch.compile(f, backend="dynamlir")(x), params)
+    want = torch.autograd.grad(f(x), params)
+    for g, w in zip(got, want):
+        torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-5)
+    assert sum(copied) >= 3, copied
