@@ -346,12 +346,35 @@ def dispatch_parallel_calls(module: ir.Operation) -> int:
     for op in body.operations:
         if op.operation.name == "llvm.func" and NOALIAS in op.attributes:
             _set_noalias(op.operation)
+        if (op.operation.name == "llvm.func" and KEEP_KERNELS_OUT_OF_THUNKS
+                and op.operation.attributes["sym_name"].value in arg_types):
+            _add_passthrough(op.operation, "noinline")
     parsed = ir.Module.parse("\n".join(texts + present))
     for op in list(parsed.body.operations)[: -len(present)]:
         body.append(op.operation)
     for op, callee in calls:
         op.attributes["callee"] = ir.FlatSymbolRefAttr.get(f"{callee}_launch")
     return len(calls)
+
+
+# Note [kernels called, not inlined]
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# A kernel's only caller is its thunk, and LLVM's inliner took that single call: the kernel
+# was then optimized and compiled twice, once in the thunk and once on its own (it stays:
+# it is not internal, so split_module can give it a part of the module). For the MLP's
+# bias-and-ReLU kernel, its part (kernel, launcher, thunk) took 32.2 ms of LLVM, 11.7 ms
+# with the kernel alone; `noinline` on the kernel leaves the thunk a call, made once per
+# thread per launch. The GPT-2 block's training modules took 971 and 1322 ms of LLVM part
+# by part instead of 1091 and 1523; run times unchanged (bench/variants.py, on vs off:
+# inference 5.202/5.153 vs 5.158/5.240 ms, training 19.61/19.43 vs 19.92/19.74 ms, the
+# elementwise chain 0.757/0.774 vs 0.784/0.770 ms). Set to False to let LLVM inline them.
+KEEP_KERNELS_OUT_OF_THUNKS = True
+
+
+def _add_passthrough(fn, attr: str) -> None:
+    old = list(ir.ArrayAttr(fn.attributes["passthrough"])) if "passthrough" in fn.attributes else []
+    if not any(str(a) == f'"{attr}"' for a in old):
+        fn.attributes["passthrough"] = ir.ArrayAttr.get([*old, ir.StringAttr.get(attr)])
 
 
 def _set_noalias(fn) -> None:

@@ -5,7 +5,9 @@
 // copies the kernel's weights into the state (dynamlir_shares_prepare), runs the thunk on
 // the team and updates the weights from the threads' finishing times (Note [balanced
 // thread shares]). The thunk runs the kernel on [bound(t), bound(t + 1)) and records when
-// it finished. The arithmetic is in four functions emitted once per module.
+// it finished. The arithmetic is in four functions emitted once per module. The kernel
+// itself is kept out of its thunk (Note [kernels called, not inlined]).
+// CHECK:       llvm.func @dynamlir_par_0({{.*}}) attributes {passthrough = ["noinline"]}
 // CHECK-LABEL: llvm.func @main(
 // CHECK:         llvm.call @dynamlir_par_0_launch(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (i64, i64, i64, !llvm.ptr) -> ()
 // CHECK:       llvm.func @GOMP_parallel(!llvm.ptr, !llvm.ptr, i32, i32)
