@@ -401,6 +401,12 @@ def compile_graph(
     pipeline: str = "tg-cpu-pipeline",
     chip: str | None = None,
 ) -> Callable:
+    if not any(isinstance(t, torch.Tensor) and t.device.type != "cpu" for t in example_inputs):
+        # The JIT's helpers get ready while this graph is exported and lowered; started
+        # here, on a graph cache miss, not for a graph the disk cache has: a second
+        # process would pay their start-up (Python and llvmlite, 0.35 s of CPU) on the
+        # core its first call runs on.
+        llvm_jit.start_helpers()
     graph, sig = export_aten(gm, example_inputs)
     inputs = [n.meta.get("val") for n in graph.graph.nodes if n.op == "placeholder"]
     device_of(inputs, "graph inputs")  # mixed devices: the whole graph runs eagerly
@@ -445,8 +451,6 @@ def dynamlir_backend(gm: fx.GraphModule, example_inputs, **options) -> Callable:
     if isinstance(options.get("options"), dict):
         options = {**options.pop("options"), **options}
     check_options(options)
-    if not any(isinstance(t, torch.Tensor) and t.device.type != "cpu" for t in example_inputs):
-        llvm_jit.start_helpers()  # they get ready while this graph is traced and lowered
     try:
         with debug.gc_paused():  # Dynamo's capture is done; export and import are ours
             return compile_cached(gm, example_inputs, options, compile_graph)  # Note [graph cache]

@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -49,7 +50,13 @@ def cache_dir() -> Path | None:
     return Path(value)
 
 
-def _version(dist: str) -> str:
+def _version(dist: str, module: str | None = None) -> str:
+    """`dist`'s version: `module.__version__` when that module is already imported (a
+    dict lookup), else from its installed metadata (a scan of sys.path, 3-6 ms a call:
+    a fifth of a warm-cache first call's own time, measured on the GPT-2 block)."""
+    if module is not None and (mod := sys.modules.get(module)) is not None:
+        if isinstance(version := getattr(mod, "__version__", None), str):
+            return version
     from importlib import metadata
 
     try:
@@ -102,8 +109,8 @@ def fingerprint_parts() -> dict[str, str]:
         "format": VERSION,
         "dynamlir": _version("dynamlir"),
         "torch-mlir": _version("torch-mlir"),
-        "torch": _version("torch"),
-        "llvmlite": _version("llvmlite"),
+        "torch": _version("torch", "torch"),
+        "llvmlite": _version("llvmlite", "llvmlite"),
         "machine": platform.machine(),
         "cpu": hashlib.sha256(host_cpu().encode()).hexdigest()[:16],
         "vector_bits": str(host_vector_bits()),

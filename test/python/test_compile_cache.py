@@ -55,6 +55,24 @@ def test_second_compile_skips_the_frontend(fresh_cache, monkeypatch):
     torch.testing.assert_close(first, second)
 
 
+def test_graph_cache_hit_starts_no_jit_helpers(fresh_cache, monkeypatch):
+    # A hit needs no LLVM: the helper processes (Python and llvmlite starting up on the
+    # other core) would slow a warm process's first call. A miss starts them.
+    from dynamlir.runtime import llvm_jit
+
+    model, x = mlp().eval(), torch.randn(3, 8)
+    with torch.no_grad():
+        compiled(model)(x)
+    started = []
+    monkeypatch.setattr(llvm_jit, "start_helpers", lambda: started.append(True))
+    with torch.no_grad():
+        compiled(model)(x)
+    assert debug.COUNTERS["graph_hits"] == 1 and started == []
+    with torch.no_grad():
+        compiled(lambda x: torch.tanh(x) * 3)(x)
+    assert started == [True]
+
+
 def test_hit_trains_like_the_full_path_and_skips_autodiff_passes(fresh_cache, monkeypatch):
     model, x = mlp(), torch.randn(3, 8)
     compiled(model)(x).pow(2).sum().backward()
