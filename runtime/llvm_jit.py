@@ -33,8 +33,8 @@ with its launcher and thunk), the helpers compile one part each while this proce
 compiles the first, and the linker joins the objects. A helper is a long-lived
 `llvm_worker.py --serve` process: starting Python and importing llvmlite takes 0.35 s on
 this machine, longer than most modules take to compile, so `start_helpers` launches them
-when the backend first sees a graph (they get ready while it traces and lowers) and they
-serve every later compile of the process. They exit when their stdin closes: at exit,
+when the backend first misses its graph cache (they get ready while it exports and lowers;
+a graph the disk cache has needs no LLVM) and they serve every later compile of the process. They exit when their stdin closes: at exit,
 or when this process dies. A helper that fails or vanishes costs nothing but time: its
 part is compiled here.
 """
