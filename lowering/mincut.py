@@ -11,8 +11,15 @@ joined by an edge of capacity bytes(v); cutting that edge means "save v". Infini
   - u_out -> sink for every forward value a backward op reads or a gradient returns.
 A minimum cut is then a cheapest set of saved values from which the backward can
 recompute everything else it reads using recomputable ops alone. Among equally cheap
-cuts we prefer saving inputs (alive anyway), then the cut closest to the sink: the
-latest values, so the least recompute.
+cuts we prefer saving inputs (alive anyway), then values that are not a permute's result,
+then the cut closest to the sink: the latest values, so the least recompute. A permuted
+value saved is a transpose the forward must materialize (a GPT-2 block's forward wrote
+y^T, 512 KB, only for the backward's proj weight gradient); its source saved, the
+backward reads it through the contraction's indexing map (Note [contraction as named
+ops]), or recomputes the permute next to its use. On the block: one transpose fewer in
+each of its training modules, whose LLVM took 652 and 1237 ms part by part instead of 700
+and 1362; the step's time is unchanged within this machine's noise (bench/variants.py,
+on vs off: 18.56/17.37 vs 17.44/18.02 ms).
 Constants have no inputs and are recomputed (never saved). Dynamic dims weigh 1.
 Unlike AOTAutograd there is no extra penalty on long recompute chains or on fusion
 boundaries: at equal bytes we already prefer less recompute.
@@ -25,6 +32,7 @@ from collections import deque
 from ..dialects import ops_elementwise as E
 from ..dialects import ops_nn as N
 from ..dialects import ops_shape as S
+from ..dialects.tg import from_attr
 
 # Cheap, memory-bound ops that the backward may recompute (an allowlist: new ops are
 # not recomputable until listed here).
@@ -49,6 +57,19 @@ def recomputable(op) -> bool:
     return isinstance(op, RECOMPUTABLE)
 
 
+# Set to False to drop the permute tie-break (bench/variants.py A/B runs).
+PREFER_PERMUTE_SOURCES = True
+
+
+def _permuted(g, v) -> int:
+    """1 when `v` is the result of a permute that moves data (see the Note's tie-breaks)."""
+    op = g.producer.get(v)
+    if not PREFER_PERMUTE_SOURCES or not isinstance(op, S.PermuteOp):
+        return 0
+    perm = list(from_attr(op.operation.attributes["perm"]))
+    return int(perm != sorted(perm))
+
+
 def min_cut_saved(g) -> list:
     """Saved values for the JointGraph `g` (see Note [min-cut partition])."""
     from .partition import value_bytes
@@ -58,10 +79,10 @@ def min_cut_saved(g) -> list:
     source, sink = 0, 2 * len(values) + 1
     primals = set(g.primals)
     # Bytes first; among equal bytes, fewer saved values that are not inputs (an input is
-    # alive anyway, a saved intermediate is extra memory): the tie-break sums to less
-    # than one byte's worth, so it never outweighs a byte.
-    scale = len(values) + 1
-    weight = {v: value_bytes(v) * scale + (v not in primals) for v in values}
+    # alive anyway, a saved intermediate is extra memory), then fewer permute results:
+    # the tie-breaks sum to less than one byte's worth, so they never outweigh a byte.
+    scale = 2 * len(values) + 1
+    weight = {v: value_bytes(v) * scale + (v not in primals) + _permuted(g, v) for v in values}
     inf = sum(weight.values()) + 1
     net = FlowNetwork(sink + 1)
     for v in values:

@@ -75,3 +75,21 @@ func.func @swish_like(%x: tensor<16xf32>) -> tensor<16xf32> {
   %2 = "tg.mul"(%0, %1) : (tensor<16xf32>, tensor<16xf32>) -> tensor<16xf32>
   return %2 : tensor<16xf32>
 }
+
+// -----
+
+// y = x @ w1 feeds y @ w2, whose weight gradient reads y^T. Saving y or y^T costs the
+// same bytes; min-cut saves y, the permute's source: y^T saved would be a transpose the
+// forward materializes for the backward alone, which instead reads y through the
+// contraction's map.
+// MINCUT-LABEL: func.func @two_matmuls_fwd(
+// MINCUT:         %[[Y:.*]] = "tg.mm"(%{{.*}}, %{{.*}}) : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+// MINCUT-NOT:     "tg.permute"(%[[Y]])
+// MINCUT:         return %{{.*}}, %[[Y]]
+// MINCUT-LABEL: func.func @two_matmuls_bwd(
+// MINCUT:         "tg.permute"
+func.func @two_matmuls(%x: tensor<4x8xf32>, %w1: tensor<8x16xf32>, %w2: tensor<16x2xf32>) -> tensor<4x2xf32> {
+  %y = "tg.mm"(%x, %w1) : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+  %z = "tg.mm"(%y, %w2) : (tensor<4x16xf32>, tensor<16x2xf32>) -> tensor<4x2xf32>
+  return %z : tensor<4x2xf32>
+}
