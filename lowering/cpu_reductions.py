@@ -43,7 +43,7 @@ from __future__ import annotations
 from torch_mlir import ir
 from torch_mlir.dialects import arith, scf
 
-from .cpu_fuse_loops import _ACCESSES, _WRITES, _Footprint, _bounds, function_blocks
+from .cpu_fuse_loops import _WRITES, _Footprint, _bounds, function_blocks
 from .cpu_matmul import _c
 from .cpu_parallel import MIN_WORK, _static_trip, _work
 from .registry import register_pass
@@ -102,8 +102,8 @@ def _legal(parallel) -> bool:
         if root in fp.opaque:
             return False
         accesses = fp.accesses[root]
-        first = [_index(op, v) for op, v in accesses[:1]][0]
         memref = accesses[0][1]
+        first = _index(accesses[0][0], memref)
         for op, v in accesses:
             if not (v == memref) or _index(op, v) != first:
                 return False
@@ -113,8 +113,8 @@ def _legal(parallel) -> bool:
 
 
 def _index(op, v: ir.Value) -> list[ir.Value]:
+    """The index operands of the load or store `op` of memref `v`."""
     start = 2 if op.name in _WRITES else 1
-    assert op.name in _ACCESSES
     return list(op.operands)[start:start + ir.MemRefType(v.type).rank]
 
 
