@@ -91,6 +91,12 @@ def _view_keeps_leading(view, r: int) -> bool:
     )
 
 
+def access_index(op, v: ir.Value) -> list[ir.Value]:
+    """The index operands of the load or store `op` (one of _ACCESSES) of memref `v`."""
+    first = 2 if op.name in _WRITES else 1
+    return list(op.operands)[first:first + ir.MemRefType(v.type).rank]
+
+
 def _root(v: ir.Value, r: int | None = None) -> tuple[ir.Value, bool]:
     """(the buffer `v` views, whether every view on the way keeps the leading r dims)."""
     keeps = True
@@ -145,9 +151,7 @@ class _Footprint:
         trips = [_static_trip(*b) for b in _bounds(self.loop)[:r]]
         moving = [iv for iv, t in zip(ivs, trips) if t != 1]
         for op, v in self.accesses.get(root, []):
-            first = 2 if op.name in _WRITES else 1
-            rank = ir.MemRefType(v.type).rank
-            index = list(op.operands)[first:first + rank]
+            index = access_index(op, v)
             if _unit_reshapes_only(v):
                 shape = ir.MemRefType(v.type).shape
                 kept = [x for x, size in zip(index, shape) if size != 1]

@@ -56,14 +56,18 @@ def _defined_inside(v: ir.Value, op) -> bool:
     return _is_within(owner, op)
 
 
+def static_int(v: ir.Value) -> int | None:
+    """The value of `v` when an arith.constant defines it, else None."""
+    owner = v.owner
+    if not isinstance(owner, ir.OpView) or owner.operation.name != "arith.constant":
+        return None
+    return ir.IntegerAttr(owner.attributes["value"]).value
+
+
 def _static_trip(lb, ub, step) -> int | None:
-    vals = []
-    for v in (lb, ub, step):
-        owner = v.owner
-        if not isinstance(owner, ir.OpView) or owner.operation.name != "arith.constant":
-            return None
-        vals.append(ir.IntegerAttr(owner.attributes["value"]).value)
-    lo, hi, st = vals
+    lo, hi, st = (static_int(v) for v in (lb, ub, step))
+    if lo is None or hi is None or st is None:
+        return None
     return max(0, -(-(hi - lo) // st))
 
 

@@ -65,7 +65,8 @@ def _all_parallel(op) -> bool:
     return all("parallel" in str(t) for t in ir.ArrayAttr(op.attributes["iterator_types"]))
 
 
-def _maps(op) -> list[ir.AffineMap]:
+def maps_of(op) -> list[ir.AffineMap]:
+    """A linalg op's indexing maps."""
     return [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
 
 
@@ -73,19 +74,26 @@ def _inputs(op) -> int:
     return len(op.operands) - len(op.results)
 
 
-def _cheap_producer(op) -> bool:
+def plain_elementwise(op) -> bool:
+    """`op` is a linalg.generic with one result, all loops parallel, a body that does not
+    read its output and no linalg.index: its result at a point depends only on its inputs
+    there (also Note [elementwise ops between transposes])."""
     if op.name != "linalg.generic" or len(op.results) != 1 or not _all_parallel(op):
         return False
-    if not isinstance(op.results[0].type, ir.RankedTensorType):
+    if any(True for _ in list(op.regions[0].blocks[0].arguments)[-1].uses):
+        return False  # the body reads its output
+    found = []
+    op.walk(lambda o: (found.append(o) if o.name == "linalg.index" else None) or ir.WalkResult.ADVANCE)
+    return not found
+
+
+def _cheap_producer(op) -> bool:
+    if not plain_elementwise(op) or not isinstance(op.results[0].type, ir.RankedTensorType):
         return False
     rank = ir.RankedTensorType(op.results[0].type).rank
-    if _maps(op)[-1] != ir.AffineMap.get_identity(rank):
+    if maps_of(op)[-1] != ir.AffineMap.get_identity(rank):
         return False
-    block = op.regions[0].blocks[0]
-    if any(True for _ in list(block.arguments)[-1].uses):
-        return False  # the body reads its output
-    body = list(block.operations)
-    return len(body) <= MAX_BODY_OPS and not any(o.operation.name == "linalg.index" for o in body)
+    return len(op.regions[0].blocks[0].operations) <= MAX_BODY_OPS
 
 
 def _fusable_use(use, rank: int) -> bool:
@@ -96,7 +104,7 @@ def _fusable_use(use, rank: int) -> bool:
     consumer = consumer.operation
     if use.operand_number >= _inputs(consumer) or not _all_parallel(consumer):
         return False
-    return _maps(consumer)[use.operand_number] == ir.AffineMap.get_identity(rank)
+    return maps_of(consumer)[use.operand_number] == ir.AffineMap.get_identity(rank)
 
 
 def duplicate_producers(module: ir.Operation) -> int:

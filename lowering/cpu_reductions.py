@@ -43,9 +43,9 @@ from __future__ import annotations
 from torch_mlir import ir
 from torch_mlir.dialects import arith, scf
 
-from .cpu_fuse_loops import _WRITES, _Footprint, _bounds, function_blocks
+from .cpu_fuse_loops import _Footprint, _bounds, access_index, function_blocks
 from .cpu_matmul import _c
-from .cpu_parallel import MIN_WORK, _static_trip, _work
+from .cpu_parallel import MIN_WORK, _static_trip, _work, static_int
 from .registry import register_pass
 
 # Set to False to keep such reductions serial (bench/variants.py A/B runs).
@@ -103,19 +103,13 @@ def _legal(parallel) -> bool:
             return False
         accesses = fp.accesses[root]
         memref = accesses[0][1]
-        first = _index(accesses[0][0], memref)
+        first = access_index(accesses[0][0], memref)
         for op, v in accesses:
-            if not (v == memref) or _index(op, v) != first:
+            if not (v == memref) or access_index(op, v) != first:
                 return False
         if any(iv not in first for iv in ivs):
             return False
     return True
-
-
-def _index(op, v: ir.Value) -> list[ir.Value]:
-    """The index operands of the load or store `op` of memref `v`."""
-    start = 2 if op.name in _WRITES else 1
-    return list(op.operands)[start:start + ir.MemRefType(v.type).rank]
 
 
 def _pays(loops: list, parallel) -> bool:
@@ -125,19 +119,12 @@ def _pays(loops: list, parallel) -> bool:
             and _work(loops[0]) >= MIN_WORK)
 
 
-def _constant(v: ir.Value) -> int | None:
-    owner = v.owner
-    if isinstance(owner, ir.OpView) and owner.operation.name == "arith.constant":
-        return ir.IntegerAttr(owner.attributes["value"]).value
-    return None
-
-
 def _rewrite(loops: list, parallel) -> None:
     bounds = _bounds(parallel)
     idx = ir.IndexType.get()
     lo, hi, step = bounds[-1]
     with ir.InsertionPoint(loops[0]), parallel.location:
-        st = _constant(step)
+        st = static_int(step)
         block_step = _c(st * COLUMNS) if st is not None else arith.muli(step, _c(COLUMNS))
         outer = scf.ParallelOp([], [b[0] for b in bounds], [b[1] for b in bounds],
                                [b[2] for b in bounds[:-1]] + [block_step], [])

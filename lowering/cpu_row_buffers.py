@@ -56,7 +56,7 @@ from torch_mlir import ir
 from torch_mlir.dialects import arith, memref, vector
 
 from .cpu_fuse_loops import (_ACCESSES, _VIEWS, _WRITES, _Footprint, _bounds, _root, _unit_reshapes_only,
-                             function_blocks)
+                             access_index, function_blocks)
 from .cpu_parallel import _is_within, _static_trip
 from .registry import register_pass
 
@@ -233,9 +233,7 @@ def _rewrite(loop, mine) -> None:
             row.owner.attributes[ROW_ATTR] = ir.UnitAttr.get()
         for op, view in accesses:
             write = op.name in _WRITES
-            first = 2 if write else 1
-            rank = ir.MemRefType(view.type).rank
-            index = list(op.operands)[first:first + rank]
+            index = access_index(op, view)
             with ir.InsertionPoint(op), op.location:
                 offset = None
                 for x, stride in _remaining(view, index, ivs, moving):

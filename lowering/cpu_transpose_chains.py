@@ -38,6 +38,8 @@ from __future__ import annotations
 
 from torch_mlir import ir
 
+from .cpu_conv import _producer
+from .cpu_recompute import maps_of, plain_elementwise
 from .registry import ops_named, register_pass
 
 # Set to False to keep the transposes (bench/variants.py A/B runs).
@@ -57,13 +59,6 @@ def fold_transposes(module, pass_):
 
 def _perm(op) -> list[int]:
     return list(ir.DenseI64ArrayAttr(op.attributes["permutation"]))
-
-
-def _producer(v: ir.Value, name: str):
-    owner = v.owner
-    if isinstance(owner, ir.OpView) and owner.operation.name == name:
-        return owner.operation
-    return None
 
 
 def _uses(v: ir.Value) -> int:
@@ -96,19 +91,6 @@ def _streams(dims: list[int | None], n: int) -> bool:
     return inner not in dims or (dims[-1] == inner and dims.count(inner) == 1)
 
 
-def _plain_generic(op) -> bool:
-    if op is None or len(op.results) != 1:
-        return False
-    if any("parallel" not in str(t) for t in ir.ArrayAttr(op.attributes["iterator_types"])):
-        return False
-    block = op.regions[0].blocks[0]
-    if any(_uses(a) for a in list(block.arguments)[-1:]):
-        return False  # the body reads its output
-    found = []
-    op.walk(lambda o: (found.append(o) if o.name == "linalg.index" else None) or ir.WalkResult.ADVANCE)
-    return not found
-
-
 def rewrite_transpose_chains(module: ir.Operation) -> int:
     """Apply the Note's rewrite to every transpose that qualifies; returns how many."""
     count, erased = 0, set()  # hashes of the transposes erased as inputs
@@ -117,8 +99,8 @@ def rewrite_transpose_chains(module: ir.Operation) -> int:
         if hash(t) in erased or not all(isinstance(v.type, ir.RankedTensorType) for v in t.operands):
             continue
         src = t.operands[0]
-        g = src.owner.operation if isinstance(src.owner, ir.OpView) else None
-        if g is None or g.name != "linalg.generic" or not _plain_generic(g) or _uses(src) != 1:
+        g = _producer(src, "linalg.generic")
+        if g is None or not plain_elementwise(g) or _uses(src) != 1:
             continue
         if _rewrite(t, g, erased):
             count += 1
@@ -129,7 +111,7 @@ def _rewrite(t, g, erased: set) -> bool:
     """The Note's rewrite of transpose `t` of generic `g`'s result; False if it does not apply."""
     perm, init = _perm(t), t.operands[1]
     n = len(perm)
-    maps = [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(g.attributes["indexing_maps"])]
+    maps = maps_of(g)
     n_in = len(g.operands) - 1
     if maps[-1] != ir.AffineMap.get_identity(n) or any(m.n_dims != n for m in maps):
         return False

@@ -17,7 +17,7 @@ lowerings (matmul micro-kernels, transposes, convolutions), so here:
      interleaving (loops are still vectorized): measured on the block, 1.25 s -> 0.74 s
      with latencies unchanged within noise;
   4. the object is linked (gold directly where there is one, else the system C compiler;
-     `link_command`) against the OpenMP runtime, libm and libc into a shared object,
+     `link_commands`) against the OpenMP runtime, libm and libc into a shared object,
      loaded with ctypes. The same file is the disk cache's payload (Note [cpu compile
      cache], runtime/cache.py), so storing it costs a rename.
 
@@ -34,8 +34,8 @@ compiles the first, and the linker joins the objects. A helper is a long-lived
 `llvm_worker.py --serve` process: starting Python and importing llvmlite takes 0.35 s on
 this machine, longer than most modules take to compile, so `start_helpers` launches them
 when the backend first misses its graph cache (they get ready while it exports and lowers;
-a graph the disk cache has needs no LLVM) and they serve every later compile of the process. They exit when their stdin closes: at exit,
-or when this process dies. A helper that fails or vanishes costs nothing but time: its
+a graph the disk cache has needs no LLVM) and they serve every later compile of the
+process. They exit when their stdin closes: at exit, or when this process dies. A helper that fails or vanishes costs nothing but time: its
 part is compiled here.
 """
 
@@ -316,7 +316,7 @@ def split_module(text: str, n: int) -> list[str]:
 
 def link_shared(objects: list[bytes], build_dir: str, libs: tuple[str, ...]) -> str:
     """Link `objects` into `build_dir`/entry.so against `libs`, libm and libc (see
-    `link_command`); returns its path."""
+    `link_commands`); returns its path."""
     paths = []
     for i, obj in enumerate(objects):
         paths.append(os.path.join(build_dir, f"entry{i}.o"))
@@ -328,7 +328,7 @@ def link_shared(objects: list[bytes], build_dir: str, libs: tuple[str, ...]) -> 
 
 
 def link_objects(paths: list[str], out: str, libs: tuple[str, ...]) -> None:
-    """Link the object files `paths` into the shared object `out` (`link_command`);
+    """Link the object files `paths` into the shared object `out` (`link_commands`);
     raises JitUnavailable with the linker's message when no command links them."""
     proc = None
     for command in link_commands(paths, out, libs):
