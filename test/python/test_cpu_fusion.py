@@ -221,3 +221,29 @@ def test_gelu_backward_recomputes_its_shared_values(fresh_cache, monkeypatch):
     for g, w in zip(got, want):
         torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-5)
     assert sum(copied) >= 3, copied
+
+
+def test_reshaped_saved_activations_are_written_in_place(fresh_cache, monkeypatch):
+    # Note [reshaped results into their buffers]: a training forward saves Linear outputs
+    # on 3-D inputs (2-D products expanded back) and a GELU collapsed for the next product;
+    # each is materialized in a view of its output buffer, so the forward copies none.
+    # Gradients against eager.
+    from dynamlir.lowering import cpu_slices
+
+    moved = []
+    real = cpu_slices.rewrite_reshaped_results
+    monkeypatch.setattr(cpu_slices, "rewrite_reshaped_results", lambda m: moved.append(real(m)))
+    torch.manual_seed(0)
+    fc1, fc2 = torch.nn.Linear(32, 96), torch.nn.Linear(96, 32)
+    x = torch.randn(3, 40, 32, requires_grad=True)
+
+    def f(x):
+        h = fc1(x)
+        return (fc2(F.gelu(h)) * h[..., :32]).pow(2).mean()
+
+    params = [x, fc1.weight, fc1.bias, fc2.weight, fc2.bias]
+    got = torch.autograd.grad(torch.compile(f, backend="dynamlir")(x), params)
+    want = torch.autograd.grad(f(x), params)
+    for g, w in zip(got, want):
+        torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-5)
+    assert moved and moved[0] >= 1, moved  # the forward's reshaped saved values

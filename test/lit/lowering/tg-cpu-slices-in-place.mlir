@@ -48,3 +48,57 @@ func.func @used_twice(%a: tensor<2x4x8x16xf32>) -> (tensor<2x8x128xf32>, tensor<
   %i1 = tensor.insert_slice %c1 into %dest[0, 0, 0] [2, 8, 64] [1, 1, 1] : tensor<2x8x64xf32> into tensor<2x8x128xf32>
   return %i1, %t1 : tensor<2x8x128xf32>, tensor<2x8x4x16xf32>
 }
+
+// -----
+
+// Note [reshaped results into their buffers]: a product returned expanded, and a ReLU of it
+// returned collapsed, are materialized unreshaped in views of their buffers; after
+// bufferization the product and the ReLU write the callers' buffers, with no copy.
+// CHECK-LABEL: func.func @reshaped_results(
+// CHECK-SAME:    %[[OUT0:[^:]*]]: memref<2x4x6xf32>, %[[OUT1:[^:]*]]: memref<8x6xf32>)
+// CHECK:         %[[P:.*]] = linalg.matmul
+// CHECK:         %[[G:.*]] = linalg.generic
+// CHECK-NOT:     tensor.collapse_shape
+// CHECK:         %[[V0:.*]] = memref.collapse_shape %[[OUT0]] {{\[}}[0, 1], [2]] : memref<2x4x6xf32> into memref<8x6xf32>
+// CHECK-NEXT:    bufferization.materialize_in_destination %[[P]] in restrict writable %[[V0]] : (tensor<8x6xf32>, memref<8x6xf32>)
+// CHECK-NEXT:    %[[V1:.*]] = memref.expand_shape %[[OUT1]] {{\[}}[0, 1], [2]] output_shape [2, 4, 6] : memref<8x6xf32> into memref<2x4x6xf32>
+// CHECK-NEXT:    bufferization.materialize_in_destination %[[G]] in restrict writable %[[V1]] : (tensor<2x4x6xf32>, memref<2x4x6xf32>)
+// BUF-LABEL: func.func @reshaped_results(
+// BUF-SAME:    %[[OUT0:[^:]*]]: memref<2x4x6xf32>, %[[OUT1:[^:]*]]: memref<8x6xf32>)
+// BUF-NOT:     memref.copy
+// BUF:         %[[V0:.*]] = memref.collapse_shape %[[OUT0]]
+// BUF:         linalg.matmul ins(%{{.*}}, %{{.*}} : memref<8x4xf32>, memref<4x6xf32>) outs(%[[V0]] : memref<8x6xf32>)
+// BUF:         %[[V1:.*]] = memref.expand_shape %[[OUT1]]
+// BUF:         linalg.generic {{.*}} ins(%[[OUT0]] : memref<2x4x6xf32>) outs(%[[V1]] : memref<2x4x6xf32>)
+// BUF-NOT:     memref.copy
+func.func @reshaped_results(%x: tensor<8x4xf32>, %w: tensor<4x6xf32>, %out0: memref<2x4x6xf32>, %out1: memref<8x6xf32>) {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<8x6xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<8x6xf32>) -> tensor<8x6xf32>
+  %p = linalg.matmul ins(%x, %w : tensor<8x4xf32>, tensor<4x6xf32>) outs(%f : tensor<8x6xf32>) -> tensor<8x6xf32>
+  %r = tensor.expand_shape %p [[0, 1], [2]] output_shape [2, 4, 6] : tensor<8x6xf32> into tensor<2x4x6xf32>
+  %e2 = tensor.empty() : tensor<2x4x6xf32>
+  %g = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%r : tensor<2x4x6xf32>) outs(%e2 : tensor<2x4x6xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.maximumf %a, %z : f32
+    linalg.yield %m : f32
+  } -> tensor<2x4x6xf32>
+  %c = tensor.collapse_shape %g [[0, 1], [2]] : tensor<2x4x6xf32> into tensor<8x6xf32>
+  bufferization.materialize_in_destination %r in restrict writable %out0 : (tensor<2x4x6xf32>, memref<2x4x6xf32>) -> ()
+  bufferization.materialize_in_destination %c in restrict writable %out1 : (tensor<8x6xf32>, memref<8x6xf32>) -> ()
+  return
+}
+
+// -----
+
+// A strided buffer does not reshape to a view: the reshape stays, and so does the copy.
+// BUF-LABEL: func.func @strided_buffer(
+// BUF:         memref.copy
+// CHECK-LABEL: func.func @strided_buffer(
+// CHECK:         %[[R:.*]] = tensor.expand_shape
+// CHECK-NEXT:    bufferization.materialize_in_destination %[[R]] in restrict writable %{{.*}} : (tensor<2x4x6xf32>, memref<2x4x6xf32, strided<[48, 6, 1]>>)
+func.func @strided_buffer(%p: tensor<8x6xf32>, %out: memref<2x4x6xf32, strided<[48, 6, 1]>>) {
+  %r = tensor.expand_shape %p [[0, 1], [2]] output_shape [2, 4, 6] : tensor<8x6xf32> into tensor<2x4x6xf32>
+  bufferization.materialize_in_destination %r in restrict writable %out : (tensor<2x4x6xf32>, memref<2x4x6xf32, strided<[48, 6, 1]>>) -> ()
+  return
+}
