@@ -11,6 +11,16 @@ compiles instead, an earlier function would recompile on its next call and pick 
 variant's code from the in-memory cache, and copies of one model would share one Dynamo
 entry: every variant would run the same code (Note [matmul kernel gap],
 lowering/cpu_matmul.py). A benchmark, not a test: it asserts nothing.
+
+    python -m dynamlir.bench.variants "GPT-2 block train" --paired 100 \\
+        on: off:lowering.cpu_slices.RESHAPED_RESULTS_IN_PLACE=False
+
+--paired R compares each variant with the first one round by round instead: R rounds, each
+timing every variant for a few steps (rotating which goes first), and reports the median
+and quartiles of the per-round time ratios and how many rounds the variant was slower.
+This machine's speed changes by 10-40% within minutes; a ratio taken within one round
+sees the same phase on both sides. Medians over a whole run did not: two copies of the
+same code differed by up to 3%, and two runs of one A/B pair gave +2.7% and -1.6%.
 """
 
 from __future__ import annotations
@@ -20,6 +30,8 @@ import copy
 import functools
 import importlib
 import os
+import statistics
+import time
 import types
 
 import torch
@@ -56,12 +68,47 @@ def own_code(model: torch.nn.Module) -> torch.nn.Module:
     return model
 
 
+def paired_ratios(steps: dict, rounds: int, per_round: int = 6,
+                  warmup: int = 10) -> dict[str, tuple[float, list[float]]]:
+    """{variant: (median seconds, per-round ratios to the first variant)}: each round times
+    `per_round` steps of every variant (the order rotating), and each variant's ratio is
+    its median step in the round over the first variant's."""
+    names = list(steps)
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    per: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[: r % len(names)]:
+            ts = []
+            for _ in range(per_round):
+                start = time.perf_counter()
+                steps[name]()
+                ts.append(time.perf_counter() - start)
+            per[name].append(sorted(ts)[per_round // 2])
+    first = per[names[0]]
+    return {
+        name: (statistics.median(ts), [t / f for t, f in zip(ts, first)]) for name, ts in per.items()
+    }
+
+
+def print_paired(results: dict[str, tuple[float, list[float]]]) -> None:
+    for name, (seconds, ratios) in results.items():
+        ratios = sorted(ratios)
+        q = [ratios[int(p * (len(ratios) - 1))] for p in (0.25, 0.5, 0.75)]
+        slower = sum(x > 1 for x in ratios)
+        print(f"{name:12s} {seconds * 1e3:8.3f} ms  ratio {q[1]:.4f} "
+              f"(quartiles {q[0]:.4f}..{q[2]:.4f}), slower in {slower}/{len(ratios)} rounds")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workload", help="a bench/run.py workload whose name contains this")
     parser.add_argument("variants", nargs="+", help="name:module.ATTR=value,... ('base:' for none)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=300)
+    parser.add_argument("--paired", type=int, default=0, metavar="R",
+                        help="R rounds of per-round ratios against the first variant")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     # No disk cache: its keys do not know the settings, so a variant would load another's code.
@@ -95,6 +142,10 @@ def main(argv=None) -> None:
                     setattr(module, attr, value)
         steps[name] = (functools.partial(train_step, model, fn, inputs, opt) if workload.train
                        else functools.partial(infer_step, fn, inputs))
+    if args.paired:
+        print(f"{workload.name}: {args.threads} threads, {args.paired} paired rounds\n")
+        print_paired(paired_ratios(steps, args.paired))
+        return
     medians = interleaved_medians(steps, args.repeat, rounds=15)
     print(f"{workload.name}: {args.threads} threads, median of {args.repeat}\n")
     for name, seconds in medians.items():

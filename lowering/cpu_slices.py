@@ -153,7 +153,8 @@ def rewrite_reshaped_results(module: ir.Operation) -> int:
                 if _INVERSE_VIEW[op.operation.name] == "collapse":
                     view = memref.CollapseShapeOp(view_type, dest, reassociation)
                 else:
-                    view = memref.ExpandShapeOp(view_type, dest, reassociation, [], source_type.shape)
+                    view = memref.ExpandShapeOp(view_type, dest, reassociation, [],
+                                                source_type.shape)
             mat.operands[0], mat.operands[1] = source, view.result
             if not list(value.uses):
                 op.operation.erase()
