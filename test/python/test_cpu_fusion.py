@@ -14,6 +14,23 @@ def _compiled(fn):
     return torch.compile(fn, backend="dynamlir", fullgraph=True)
 
 
+def _counting(monkeypatch, module, name: str) -> list:
+    """Replace `module.name`, a rewrite returning how many places it changed, by one that
+    also appends that count to the returned list."""
+    counts = []
+    real = getattr(module, name)
+    monkeypatch.setattr(module, name, lambda m: counts.append(real(m)))
+    return counts
+
+
+def _assert_grads_match(f, params, rtol=1e-4, atol=1e-5) -> None:
+    """Gradients of f(x) (params[0] is x) through dynamlir against eager's."""
+    got = torch.autograd.grad(torch.compile(f, backend="dynamlir")(params[0]), params)
+    want = torch.autograd.grad(f(params[0]), params)
+    for g, w in zip(got, want):
+        torch.testing.assert_close(g, w, rtol=rtol, atol=atol)
+
+
 CASES = {
     # one nest over rows: max, shifted exp, sum, divide
     "softmax_last": (lambda x: torch.softmax(x * 0.5, dim=-1), (6, 33, 47)),
@@ -156,9 +173,7 @@ def test_column_sums_run_in_column_blocks(fresh_cache, monkeypatch, width):
     # nest over blocks of 32 columns (the last one partial at width 100), against eager.
     from dynamlir.lowering import cpu_reductions
 
-    rewritten = []
-    real = cpu_reductions.rewrite_reductions
-    monkeypatch.setattr(cpu_reductions, "rewrite_reductions", lambda m: rewritten.append(real(m)))
+    rewritten = _counting(monkeypatch, cpu_reductions, "rewrite_reductions")
     torch.manual_seed(0)
     lin, ln = torch.nn.Linear(48, width), torch.nn.LayerNorm(width)
     x = torch.randn(3, 50, 48, requires_grad=True)
@@ -166,11 +181,7 @@ def test_column_sums_run_in_column_blocks(fresh_cache, monkeypatch, width):
     def f(x):
         return (torch.tanh(ln(lin(x))) * 1.5).sum()
 
-    params = [x, lin.weight, lin.bias, ln.weight, ln.bias]
-    got = torch.autograd.grad(torch.compile(f, backend="dynamlir")(x), params)
-    want = torch.autograd.grad(f(x), params)
-    for g, w in zip(got, want):
-        torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-4)
+    _assert_grads_match(f, [x, lin.weight, lin.bias, ln.weight, ln.bias], atol=1e-4)
     assert sum(rewritten) >= 3, rewritten  # the bias's and both LayerNorm parameters' sums
 
 
@@ -181,9 +192,7 @@ def test_transposes_between_swapped_linears_fold(fresh_cache, monkeypatch):
     # Forward without grad, and a training step's gradients, against eager.
     from dynamlir.lowering import cpu_transpose_chains
 
-    folded = []
-    real = cpu_transpose_chains.rewrite_transpose_chains
-    monkeypatch.setattr(cpu_transpose_chains, "rewrite_transpose_chains", lambda m: folded.append(real(m)))
+    folded = _counting(monkeypatch, cpu_transpose_chains, "rewrite_transpose_chains")
     torch.manual_seed(0)
     mlp = torch.nn.Sequential(torch.nn.Linear(96, 512), torch.nn.ReLU(), torch.nn.Linear(512, 384),
                               torch.nn.ReLU(), torch.nn.Linear(384, 80))
@@ -198,6 +207,15 @@ def test_transposes_between_swapped_linears_fold(fresh_cache, monkeypatch):
         torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-4)
 
 
+def _ffn():
+    """A GELU MLP's two Linears on a 3-D input that requires grad, and the parameters whose
+    gradients the tests compare (the input first)."""
+    torch.manual_seed(0)
+    fc1, fc2 = torch.nn.Linear(32, 96), torch.nn.Linear(96, 32)
+    x = torch.randn(3, 40, 32, requires_grad=True)
+    return fc1, fc2, [x, fc1.weight, fc1.bias, fc2.weight, fc2.bias]
+
+
 def test_gelu_backward_recomputes_its_shared_values(fresh_cache, monkeypatch):
     # Note [recomputed elementwise producers]: the backward recomputes GELU(x) for fc2's
     # weight gradient and reads x/sqrt(2), erf(x/sqrt(2)) and x/2 again in GELU's own
@@ -205,21 +223,9 @@ def test_gelu_backward_recomputes_its_shared_values(fresh_cache, monkeypatch):
     # against eager.
     from dynamlir.lowering import cpu_recompute
 
-    copied = []
-    real = cpu_recompute.duplicate_producers
-    monkeypatch.setattr(cpu_recompute, "duplicate_producers", lambda m: copied.append(real(m)))
-    torch.manual_seed(0)
-    fc1, fc2 = torch.nn.Linear(32, 96), torch.nn.Linear(96, 32)
-    x = torch.randn(3, 40, 32, requires_grad=True)
-
-    def f(x):
-        return (x + fc2(F.gelu(fc1(x)))).pow(2).mean()
-
-    params = [x, fc1.weight, fc1.bias, fc2.weight, fc2.bias]
-    got = torch.autograd.grad(torch.compile(f, backend="dynamlir")(x), params)
-    want = torch.autograd.grad(f(x), params)
-    for g, w in zip(got, want):
-        torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-5)
+    copied = _counting(monkeypatch, cpu_recompute, "duplicate_producers")
+    fc1, fc2, params = _ffn()
+    _assert_grads_match(lambda x: (x + fc2(F.gelu(fc1(x)))).pow(2).mean(), params)
     assert sum(copied) >= 3, copied
 
 
@@ -230,20 +236,12 @@ def test_reshaped_saved_activations_are_written_in_place(fresh_cache, monkeypatc
     # Gradients against eager.
     from dynamlir.lowering import cpu_slices
 
-    moved = []
-    real = cpu_slices.rewrite_reshaped_results
-    monkeypatch.setattr(cpu_slices, "rewrite_reshaped_results", lambda m: moved.append(real(m)))
-    torch.manual_seed(0)
-    fc1, fc2 = torch.nn.Linear(32, 96), torch.nn.Linear(96, 32)
-    x = torch.randn(3, 40, 32, requires_grad=True)
+    moved = _counting(monkeypatch, cpu_slices, "rewrite_reshaped_results")
+    fc1, fc2, params = _ffn()
 
     def f(x):
         h = fc1(x)
         return (fc2(F.gelu(h)) * h[..., :32]).pow(2).mean()
 
-    params = [x, fc1.weight, fc1.bias, fc2.weight, fc2.bias]
-    got = torch.autograd.grad(torch.compile(f, backend="dynamlir")(x), params)
-    want = torch.autograd.grad(f(x), params)
-    for g, w in zip(got, want):
-        torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-5)
-    assert moved and moved[0] >= 1, moved  # the forward's reshaped saved values
+    _assert_grads_match(f, params)
+    assert moved and moved[0] >= 1, moved
