@@ -10,6 +10,7 @@ from torch_mlir import ir
 from torch_mlir.dialects import func, linalg
 from torch_mlir.rewrite import RewritePatternSet, apply_patterns_and_fold_greedily
 
+from .cpu_batch_products import fold_batch_transposes  # noqa: F401  (registers tg-cpu-fold-batch-transposes)
 from .cpu_bias import fold_bias
 from .cpu_fuse_loops import fuse_parallel_loops
 from .cpu_loop_hints import loop_hints  # noqa: F401  (registers tg-cpu-loop-hints)
@@ -188,6 +189,7 @@ CPU_LOWER_LINALG = ",".join(
         "tg-cpu-fold-transposes",
         "inline",
         "symbol-dce",
+        "tg-cpu-fold-batch-transposes",
         "tg-cpu-expand-math",
         # outputs are computed in the caller's buffers (no temporary and copy per output)
         "tg-cpu-unshare-inits",

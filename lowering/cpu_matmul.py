@@ -1,5 +1,7 @@
-"""CPU matmul micro-kernels: bufferized linalg.matmul / linalg.batch_matmul become register-
-tiled, cache-blocked loop nests of vector FMAs (see Note [cpu matmul kernel]).
+"""CPU matmul micro-kernels: bufferized linalg.matmul / linalg.batch_matmul (and generic
+products with several batch dims, Note [products with several batch dims] in
+lowering/cpu_batch_products.py) become register-tiled, cache-blocked loop nests of vector
+FMAs (see Note [cpu matmul kernel]).
 
 Note [cpu matmul kernel]
 ~~~~~~~~~~~~~~~~~~~~~~~~
@@ -185,10 +187,42 @@ def _inner_stride(t: ir.MemRefType) -> int | None:
     return strides[-1] if strides else None
 
 
+def contraction_batch_dims(op) -> int | None:
+    """How many batch loops a linalg.generic that is a product has (Note [products with
+    several batch dims]), or None if it is not one: loops (batch..., m, n, k), the last
+    the only reduction, two inputs and one init, and a body that adds the inputs' product
+    to the init."""
+    if op.operation.name != "linalg.generic":
+        return None
+    iters = [str(a) for a in ir.ArrayAttr(op.operation.attributes["iterator_types"])]
+    if len(iters) < 3 or iters[-1] != "#linalg.iterator_type<reduction>" or any(
+            it != "#linalg.iterator_type<parallel>" for it in iters[:-1]):
+        return None
+    if len(list(op.opview.inputs)) != 2 or len(list(op.opview.outputs)) != 1:
+        return None
+    body = op.operation.regions[0].blocks[0]
+    a, b, acc = body.arguments
+    ops = [o.operation for o in body.operations]
+    if len(ops) != 3 or [o.name for o in ops] != ["arith.mulf", "arith.addf", "linalg.yield"]:
+        return None
+    mul, add, done = ops
+    if ({mul.operands[0], mul.operands[1]} != {a, b} or {add.operands[0], add.operands[1]}
+            != {acc, mul.results[0]} or done.operands[0] != add.results[0]):
+        return None
+    return len(iters) - 3
+
+
 def plan(op) -> dict | None:
-    """The operand roles of a matmul-like op on memrefs, or None if the kernel cannot run it."""
+    """The operand roles of a matmul-like op on memrefs, or None if the kernel cannot run it;
+    p["batch"] is its number of batch loops (the first ones)."""
     name = op.operation.name
-    if name not in ("linalg.matmul", "linalg.batch_matmul"):
+    if name == "linalg.generic":
+        n_batch = contraction_batch_dims(op)
+        if n_batch is None:
+            return None
+    elif name in ("linalg.matmul", "linalg.batch_matmul"):
+        n_batch = int(name == "linalg.batch_matmul")
+    else:
         return None
     operands = list(op.operation.operands)
     if len(operands) != 3 or not all(isinstance(v.type, ir.MemRefType) for v in operands):
@@ -199,13 +233,13 @@ def plan(op) -> dict | None:
         return None
     if any(ir.MemRefType(v.type).element_type != elem for v in operands):
         return None
-    batch = name == "linalg.batch_matmul"
-    n_loops = 4 if batch else 3
+    batch = n_batch  # the number of batch loops, the first ones (0: a matmul)
+    n_loops = 3 + n_batch
     if "indexing_maps" in op.operation.attributes:
         maps = [ir.AffineMapAttr(m).value for m in ir.ArrayAttr(op.operation.attributes["indexing_maps"])]
     else:
         d = [ir.AffineDimExpr.get(i) for i in range(n_loops)]
-        bd = d[:1] if batch else []
+        bd = d[:n_batch]
         m_, n_, k_ = d[-3:]
         maps = [ir.AffineMap.get(n_loops, 0, e) for e in ([*bd, m_, k_], [*bd, k_, n_], [*bd, m_, n_])]
     dims = [_dims(m) for m in maps]
@@ -215,6 +249,10 @@ def plan(op) -> dict | None:
     da, db, dc = dims
     if not ({m, k} <= set(da) and {k, n} <= set(db) and {m, n} <= set(dc)) or k in dc:
         return None
+    if n in da or m in db:
+        return None  # a generic's elementwise product and row sum, not a matrix product
+    if not set(range(n_batch)) <= set(dc):
+        return None  # batches summed into one C: a reduction, not batches of products
     p = {"a": a, "b": b, "c": c, "da": da, "db": db, "dc": dc, "batch": batch,
          "m": m, "n": n, "k": k, "elem": elem, "form": "nn", "bt": False, "init": None}
     unit = [_inner_stride(ir.MemRefType(v.type)) == 1 for v in (a, b, c)]
@@ -314,7 +352,7 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
     elem = p["elem"]
     mr, nv, vl = tile_shape(ir.FloatType(elem).width)
     facts = p.get("facts") or static_facts(p)  # the caller's, for a shape-general kernel
-    sizes = {d: _size(p, d) for d in range(4 if p["batch"] else 3)}
+    sizes = {d: _size(p, d) for d in range(3 + p["batch"])}
     m, n, k = p["m"], p["n"], p["k"]
     M, N, K = sizes[m], sizes[n], sizes[k]
     split_cols = outer is not None and not p["batch"] and p.get("split") == "n"
@@ -556,8 +594,7 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
         _for(_c(0), K, KC, lambda k0: k_block(env, k0))
 
     if p["batch"]:
-        lo, hi = (_c(0), sizes[0]) if outer is None else outer
-        _for(lo, hi, 1, lambda b: all_k({0: b}))
+        over_batches(p, sizes, outer, all_k)
     else:
         all_k({})
     if a_strips is not None:
@@ -566,13 +603,37 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
         llvm.fence(ir.IntegerAttr.get(ir.IntegerType.get_signless(64), 7))  # seq_cst: mfence on x86
 
 
+def batch_count(p: dict) -> ir.Value:
+    """How many products a batched op runs: the product of its batch loops' sizes."""
+    count = _size(p, 0)
+    for d in range(1, p["batch"]):
+        count = arith.muli(count, _size(p, d))
+    return count
+
+
+def over_batches(p: dict, sizes: dict, outer, body) -> None:
+    """`body(env)` for each batch in [lo, hi) of the batch loops linearized, row-major
+    (Note [products with several batch dims]), env mapping each batch loop to its index."""
+    lo, hi = (_c(0), batch_count(p)) if outer is None else outer
+
+    def one(linear):
+        env, rest = {}, linear
+        for d in reversed(range(1, p["batch"])):
+            env[d] = arith.remui(rest, sizes[d])
+            rest = arith.divui(rest, sizes[d])
+        env[0] = rest
+        body(env)
+
+    _for(lo, hi, 1, one)
+
+
 def emit_dot(p: dict, outer) -> None:
     """C[m, n] += sum_k A[m, k] B^T[n, k] with both rows contiguous along k: an MR x NC tile
     of vector accumulators along k, reduced across lanes once per tile (K % VL == 0)."""
     elem = p["elem"]
     _, _, vl = tile_shape(ir.FloatType(elem).width)
     mr, nc = (4, 4) if host_vector_bits() >= 512 else (3, 3)
-    sizes = {d: _size(p, d) for d in range(4 if p["batch"] else 3)}
+    sizes = {d: _size(p, d) for d in range(3 + p["batch"])}
     m, n, k = p["m"], p["n"], p["k"]
     M, N, K = sizes[m], sizes[n], sizes[k]
     row_lo, row_hi = (_c(0), M) if outer is None or p["batch"] else outer
@@ -616,8 +677,7 @@ def emit_dot(p: dict, outer) -> None:
             _for(jlo, jhi, cols, jbody)
 
     if p["batch"]:
-        lo, hi = (_c(0), sizes[0]) if outer is None else outer
-        _for(lo, hi, 1, lambda bb: body({0: bb}))
+        over_batches(p, sizes, outer, body)
     else:
         body({})
 
@@ -729,7 +789,10 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
     from .cpu_epilogue import find_epilogue
     from .cpu_parallel import MIN_WORK, SharedKernels
 
-    found = ops_named(module, "linalg.matmul", "linalg.batch_matmul")
+    # Generics that are products, picked before any rewrite: an epilogue erases its generic.
+    found = [op for op in ops_named(module, "linalg.matmul", "linalg.batch_matmul",
+                                    "linalg.generic")
+             if op.operation.name != "linalg.generic" or contraction_batch_dims(op) is not None]
     kernels = SharedKernels(module)
     count = 0
     for op in found:
@@ -763,7 +826,7 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
                 operands += extra
                 mr, nv, vl = tile_shape(ir.FloatType(p["elem"]).width)
                 if p["batch"]:
-                    outer, step = _size(p, 0), 1
+                    outer, step = batch_count(p), 1
                 elif p["split"] == "n":
                     outer, step = _size(p, p["n"]), nv * vl
                 else:

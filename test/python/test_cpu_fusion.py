@@ -245,3 +245,26 @@ def test_reshaped_saved_activations_are_written_in_place(fresh_cache, monkeypatc
 
     _assert_grads_match(f, params)
     assert moved and moved[0] >= 1, moved
+
+
+def test_attention_products_read_heads_in_place(fresh_cache, monkeypatch):
+    # Note [products with several batch dims]: q k^T and p v read the heads of a fused q/k/v
+    # projection without transposing them, p v writes the heads merged; forward without
+    # grad and gradients (whose products may fold too) against eager.
+    from dynamlir.lowering import cpu_batch_products
+
+    folded = _counting(monkeypatch, cpu_batch_products, "rewrite_batch_products")
+    torch.manual_seed(0)
+    qkv = torch.nn.Linear(48, 3 * 48)
+    x = torch.randn(3, 20, 48, requires_grad=True)
+
+    def f(x):
+        b, t, c = x.shape
+        q, k, v = (z.view(b, t, 4, 12).transpose(1, 2) for z in qkv(x).split(c, dim=2))
+        att = torch.softmax((q @ k.transpose(-2, -1)) * 12 ** -0.5, dim=-1)
+        return (att @ v).transpose(1, 2).reshape(b, t, c)
+
+    with torch.no_grad():
+        torch.testing.assert_close(torch.compile(f, backend="dynamlir")(x), f(x), rtol=1e-5, atol=1e-5)
+    assert folded[0] == 2, folded  # both products of the forward
+    _assert_grads_match(lambda x: f(x).pow(2).mean(), [x, qkv.weight, qkv.bias])

@@ -190,3 +190,44 @@ func.func @packed_a_t(%a: memref<40x35xf32>, %b: memref<40x16xf32>, %c: memref<3
       ins(%a, %b : memref<40x35xf32>, memref<40x16xf32>) outs(%c : memref<35x16xf32>)
   return
 }
+
+// -----
+
+// Note [products with several batch dims]: a linalg.generic product with two batch loops
+// reading q and k in their (b, t, h, d) layout runs on the kernel: one loop over the 2 x 4
+// batches linearized, each batch's (b, h) recovered by division, k's rows packed as B^T.
+// CHECK-LABEL: func.func @two_batch_dims(
+// CHECK-NOT:     linalg.generic
+// CHECK:         scf.for %[[BATCH:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK-DAG:       arith.remui %[[BATCH]]
+// CHECK-DAG:       arith.divui %[[BATCH]]
+// CHECK:           vector.fma
+// CHECK-NOT:     linalg.generic
+func.func @two_batch_dims(%q: memref<2x8x4x16xf32, strided<[512, 64, 16, 1]>>, %k: memref<2x8x4x16xf32, strided<[512, 64, 16, 1]>>, %s: memref<2x4x8x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%s : memref<2x4x8x8xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4) -> (d0, d2, d1, d4)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d3, d1, d4)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%q, %k : memref<2x8x4x16xf32, strided<[512, 64, 16, 1]>>, memref<2x8x4x16xf32, strided<[512, 64, 16, 1]>>) outs(%s : memref<2x4x8x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %r = arith.addf %acc, %m : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// A row-wise dot product (softmax's backward sums grad * y over the row) is a multiply
+// and add over one reduction loop too, but not a matrix product: it stays a generic.
+// CHECK-LABEL: func.func @row_dot(
+// CHECK:         linalg.generic
+// CHECK-NOT:     vector.fma
+func.func @row_dot(%x: memref<4x8x16xf32>, %y: memref<4x8x16xf32>, %out: memref<4x8xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %y : memref<4x8x16xf32>, memref<4x8x16xf32>) outs(%out : memref<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %r = arith.addf %acc, %m : f32
+    linalg.yield %r : f32
+  }
+  return
+}
