@@ -102,3 +102,34 @@ func.func @strided_buffer(%p: tensor<8x6xf32>, %out: memref<2x4x6xf32, strided<[
   bufferization.materialize_in_destination %r in restrict writable %out : (tensor<2x4x6xf32>, memref<2x4x6xf32, strided<[48, 6, 1]>>) -> ()
   return
 }
+
+// -----
+
+// A product whose init is a zero fill of an empty tensor (tg-cpu-fold-batch-transposes'
+// generics) computes into its slice too: the fill writes the slice, then the product.
+// CHECK-LABEL: func.func @filled_init(
+// CHECK:         %[[D:.*]] = tensor.empty() : tensor<8x12xf32>
+// CHECK:         %[[S:.*]] = tensor.extract_slice %[[D]][0, 4] [8, 8] [1, 1]
+// CHECK-NEXT:    %[[V:.*]] = tensor.expand_shape %[[S]] {{\[}}[0], [1, 2]] output_shape [8, 2, 4]
+// CHECK-NEXT:    %[[F:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%[[V]] : tensor<8x2x4xf32>)
+// CHECK-NEXT:    %[[P:.*]] = linalg.generic {{.*}} outs(%[[F]] : tensor<8x2x4xf32>)
+// BUF-LABEL: func.func @filled_init(
+// BUF-NOT:     memref.copy
+// BUF:         linalg.fill
+// BUF:         linalg.generic
+// BUF-NOT:     memref.copy
+func.func @filled_init(%a: tensor<8x2x3xf32>, %b: tensor<2x3x4xf32>) -> tensor<8x12xf32> {
+  %zero = arith.constant 0.0 : f32
+  %dest = tensor.empty() : tensor<8x12xf32>
+  %e = tensor.empty() : tensor<8x2x4xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<8x2x4xf32>) -> tensor<8x2x4xf32>
+  %p = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>, affine_map<(d0, d1, d2, d3) -> (d1, d3, d2)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%a, %b : tensor<8x2x3xf32>, tensor<2x3x4xf32>) outs(%f : tensor<8x2x4xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %m = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<8x2x4xf32>
+  %c = tensor.collapse_shape %p [[0], [1, 2]] : tensor<8x2x4xf32> into tensor<8x8xf32>
+  %i = tensor.insert_slice %c into %dest[0, 4] [8, 8] [1, 1] : tensor<8x8xf32> into tensor<8x12xf32>
+  return %i : tensor<8x12xf32>
+}
