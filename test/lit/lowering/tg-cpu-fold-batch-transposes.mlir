@@ -46,8 +46,9 @@ func.func @attention(%q: tensor<2x8x4x16xf32>, %k: tensor<2x8x4x16xf32>, %v: ten
 
 // -----
 
-// The transposed back result would have m innermost: not a layout the matmul kernel runs
-// (C along n), so the product and the transposes stay as they are.
+// The result transposed back would have a batch dim innermost: not a layout the matmul
+// kernel runs (C along n), even with m and n exchanged, so the product and the transposes
+// stay as they are.
 // CHECK-LABEL: func.func @result_along_m(
 // CHECK:         linalg.transpose
 // CHECK:         linalg.batch_matmul
@@ -94,4 +95,32 @@ func.func @dynamic_length(%q: tensor<2x?x4x16xf32>, %b: tensor<8x16x8xf32>, %ini
   %qc = tensor.collapse_shape %qt [[0, 1], [2], [3]] : tensor<2x4x?x16xf32> into tensor<8x?x16xf32>
   %s = linalg.batch_matmul ins(%qc, %b : tensor<8x?x16xf32>, tensor<8x16x8xf32>) outs(%init : tensor<8x?x8xf32>) -> tensor<8x?x8xf32>
   return %s : tensor<8x?x8xf32>
+}
+
+// -----
+
+// The result transposed back would have m innermost (an attention backward's dk^T written
+// as dk): the same product with m and n exchanged and its operands swapped, C^T = B^T A^T,
+// writes it along n. The head transpose and the one after the product go.
+// CHECK-DAG:   #[[W:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d4, d2)>
+// CHECK-DAG:   #[[Q:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d3, d1, d4)>
+// CHECK-DAG:   #[[C:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d2, d1, d3)>
+// CHECK-LABEL: func.func @result_along_m_swapped(
+// CHECK-SAME:    %[[QA:[^:]*]]: tensor<2x8x4x16xf32>, %[[B:[^:]*]]: tensor<8x16x8xf32>)
+// CHECK-NOT:     linalg.transpose
+// CHECK:         %[[WE:.*]] = tensor.expand_shape %[[B]] {{\[}}[0, 1], [2], [3]] output_shape [2, 4, 16, 8]
+// CHECK:         linalg.generic {indexing_maps = [#[[W]], #[[Q]], #[[C]]], {{.*}} ins(%[[WE]], %[[QA]] : tensor<2x4x16x8xf32>, tensor<2x8x4x16xf32>) outs(%{{.*}} : tensor<2x8x4x8xf32>)
+// CHECK-NOT:     linalg.transpose
+func.func @result_along_m_swapped(%q: tensor<2x8x4x16xf32>, %b: tensor<8x16x8xf32>) -> tensor<2x8x4x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %eq = tensor.empty() : tensor<2x4x8x16xf32>
+  %qt = linalg.transpose ins(%q : tensor<2x8x4x16xf32>) outs(%eq : tensor<2x4x8x16xf32>) permutation = [0, 2, 1, 3]
+  %qc = tensor.collapse_shape %qt [[0, 1], [2], [3]] : tensor<2x4x8x16xf32> into tensor<8x8x16xf32>
+  %es = tensor.empty() : tensor<8x8x8xf32>
+  %fs = linalg.fill ins(%zero : f32) outs(%es : tensor<8x8x8xf32>) -> tensor<8x8x8xf32>
+  %s = linalg.batch_matmul ins(%qc, %b : tensor<8x8x16xf32>, tensor<8x16x8xf32>) outs(%fs : tensor<8x8x8xf32>) -> tensor<8x8x8xf32>
+  %se = tensor.expand_shape %s [[0, 1], [2], [3]] output_shape [2, 4, 8, 8] : tensor<8x8x8xf32> into tensor<2x4x8x8xf32>
+  %em = tensor.empty() : tensor<2x8x4x8xf32>
+  %sm = linalg.transpose ins(%se : tensor<2x4x8x8xf32>) outs(%em : tensor<2x8x4x8xf32>) permutation = [0, 3, 1, 2]
+  return %sm : tensor<2x8x4x8xf32>
 }
