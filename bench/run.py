@@ -121,20 +121,30 @@ def interleaved_medians(steps: dict[str, Callable], repeat: int, warmup: int = 3
     starts with the next backend: the one that runs after another's steps (its freed
     buffers, its data in the caches) measured up to 0.5% slower, so no backend keeps that
     place."""
+    times = round_times(steps, rounds, max(1, repeat // rounds), warmup)
+    flat = {name: sorted(t for ts in per for t in ts) for name, per in times.items()}
+    return {name: ts[len(ts) // 2] for name, ts in flat.items()}
+
+
+def round_times(steps: dict[str, Callable], rounds: int, per_round: int,
+                warmup: int) -> dict[str, list[list[float]]]:
+    """{step: its seconds per call, one list per round}: each step is called `warmup`
+    times, then `per_round` times in each of `rounds` rounds, every round starting with
+    the next step (see interleaved_medians)."""
     for fn in steps.values():
         for _ in range(warmup):
             fn()
-    times: dict[str, list[float]] = {name: [] for name in steps}
-    per_round = max(1, repeat // rounds)
+    times: dict[str, list[list[float]]] = {name: [] for name in steps}
     names = list(steps)
     for r in range(rounds):
         for name in names[r % len(names):] + names[: r % len(names)]:
-            fn = steps[name]
+            fn, ts = steps[name], []
             for _ in range(per_round):
                 start = time.perf_counter()
                 fn()
-                times[name].append(time.perf_counter() - start)
-    return {name: sorted(ts)[len(ts) // 2] for name, ts in times.items()}
+                ts.append(time.perf_counter() - start)
+            times[name].append(ts)
+    return times
 
 
 def compiled(model, backend: str):

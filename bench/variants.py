@@ -31,7 +31,6 @@ import functools
 import importlib
 import os
 import statistics
-import time
 import types
 
 import torch
@@ -39,7 +38,7 @@ import torch._dynamo.config as dynamo_config
 
 from ..frontend.backend import dynamlir_backend
 from ..runtime import cache
-from .run import WORKLOADS, infer_step, interleaved_medians, train_step
+from .run import WORKLOADS, infer_step, interleaved_medians, round_times, train_step
 
 
 def settings(spec: str) -> tuple[str, list[tuple[object, str, object]]]:
@@ -73,23 +72,11 @@ def paired_ratios(steps: dict, rounds: int, per_round: int = 6,
     """{variant: (median seconds, per-round ratios to the first variant)}: each round times
     `per_round` steps of every variant (the order rotating), and each variant's ratio is
     its median step in the round over the first variant's."""
-    names = list(steps)
-    for step in steps.values():
-        for _ in range(warmup):
-            step()
-    per: dict[str, list[float]] = {name: [] for name in names}
-    for r in range(rounds):
-        for name in names[r % len(names):] + names[: r % len(names)]:
-            ts = []
-            for _ in range(per_round):
-                start = time.perf_counter()
-                steps[name]()
-                ts.append(time.perf_counter() - start)
-            per[name].append(sorted(ts)[per_round // 2])
-    first = per[names[0]]
-    return {
-        name: (statistics.median(ts), [t / f for t, f in zip(ts, first)]) for name, ts in per.items()
-    }
+    per = {name: [sorted(ts)[per_round // 2] for ts in by_round]
+           for name, by_round in round_times(steps, rounds, per_round, warmup).items()}
+    first = per[next(iter(steps))]
+    return {name: (statistics.median(ts), [t / f for t, f in zip(ts, first)])
+            for name, ts in per.items()}
 
 
 def print_paired(results: dict[str, tuple[float, list[float]]]) -> None:

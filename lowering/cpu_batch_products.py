@@ -55,8 +55,9 @@ from torch_mlir import ir
 from torch_mlir.dialects import arith, linalg, tensor
 
 from .cpu_conv import _producer
-from .cpu_matmul import _dims
+from .cpu_matmul import _dims, contraction_maps
 from .registry import ops_named, register_pass
+from .to_linalg.common import _reassoc
 
 # Set to False to keep the transposes (bench/variants.py A/B runs).
 FOLD_BATCH_TRANSPOSES = True
@@ -76,12 +77,12 @@ def fold_batch_transposes(module, pass_):
         rewrite_batch_products(module)
 
 
-def _maps(op) -> list[ir.AffineMap]:
-    if "indexing_maps" in op.attributes:
-        return [ir.AffineMapAttr(m).value for m in ir.ArrayAttr(op.attributes["indexing_maps"])]
-    d = [ir.AffineDimExpr.get(i) for i in range(4)]
-    b, m, n, k = d
-    return [ir.AffineMap.get(4, 0, e) for e in ([b, m, k], [b, k, n], [b, m, n])]
+_BATCH_GROUPS = [[0, 1], [2], [3]]  # (b0, b1, m, n) <-> (b0 * b1, m, n)
+
+
+def _groups(reshape: ir.Operation) -> list[list[int]]:
+    return [[ir.IntegerAttr(i).value for i in ir.ArrayAttr(g)]
+            for g in ir.ArrayAttr(reshape.attributes["reassociation"])]
 
 
 def _split_batch(value: ir.Value):
@@ -92,9 +93,7 @@ def _split_batch(value: ir.Value):
     collapse = _producer(value, "tensor.collapse_shape")
     if collapse is None:
         return None
-    groups = [[ir.IntegerAttr(i).value for i in ir.ArrayAttr(g)]
-              for g in ir.ArrayAttr(collapse.attributes["reassociation"])]
-    if groups != [[0, 1], [2], [3]]:
+    if _groups(collapse) != _BATCH_GROUPS:
         return None
     four = collapse.operands[0]
     transpose = _producer(four, "linalg.transpose")
@@ -113,10 +112,8 @@ def _transposed_use(result: ir.Value, b0: int, b1: int):
     expand = uses[0].owner
     if expand.name != "tensor.expand_shape" or len(list(expand.results[0].uses)) != 1:
         return None
-    groups = [[ir.IntegerAttr(i).value for i in ir.ArrayAttr(g)]
-              for g in ir.ArrayAttr(expand.attributes["reassociation"])]
     shape = ir.RankedTensorType(expand.results[0].type).shape
-    if groups != [[0, 1], [2], [3]] or shape[:2] != [b0, b1]:
+    if _groups(expand) != _BATCH_GROUPS or shape[:2] != [b0, b1]:
         return None
     transpose = list(expand.results[0].uses)[0].owner
     if (transpose.name != "linalg.transpose"
@@ -130,7 +127,7 @@ def rewrite_batch_products(module: ir.Operation) -> int:
     count = 0
     for op in ops_named(module, "linalg.batch_matmul"):
         op = op.operation
-        maps = [_dims(m) for m in _maps(op)]
+        maps = [_dims(m) for m in contraction_maps(op, 1)]
         if any(p is None or len(p) != 3 or p[0] != 0 for p in maps):
             continue
         a, b, init = op.operands[0], op.operands[1], op.operands[2]
@@ -150,43 +147,38 @@ def rewrite_batch_products(module: ir.Operation) -> int:
         # The product transposed back afterwards (attention's heads merged) is written in
         # that layout instead, when its init is a fill: the transpose goes too.
         back = _transposed_use(op.results[0], b0, b1) if fill is not None else None
+        # Loops of the generic: b0 b1 m n k, i.e. old loop i > 0 is i + 1.
+        loops = [_source_index([0, 1, old[1] + 1, old[2] + 1],
+                               s[1] if s is not None else [0, 1, 2, 3])
+                 for s, old in zip(split, maps)]
+        out_index = [0, 1, maps[2][1] + 1, maps[2][2] + 1]
+        loops.append([out_index[p] for p in back[2]] if back is not None else out_index)
+        swap = not _kernel_layout(loops)
+        if swap:
+            # C^T = B^T A^T: the same product with m and n (loops 2 and 3) exchanged and the
+            # operands swapped may be one the kernel runs (dk written merged).
+            loops = [[{2: 3, 3: 2}.get(i, i) for i in x] for x in (loops[1], loops[0], loops[2])]
+            if not _kernel_layout(loops):
+                continue
         with ir.InsertionPoint(op), op.location:
-            inputs, new_maps = [], []
-            for value, s, old in zip((a, b), split, maps):
-                # Loops of the generic: b0 b1 m n k, i.e. old loop i > 0 is i + 1.
-                inputs.append(s[0] if s is not None else _expanded(value, b0, b1))
-                new_maps.append(_map(_source_index([0, 1, old[1] + 1, old[2] + 1],
-                                                   s[1] if s is not None else [0, 1, 2, 3])))
+            inputs = [s[0] if s is not None else _expanded(v, b0, b1)
+                      for v, s in zip((a, b), split)]
+            if swap:
+                inputs.reverse()
             t = ir.RankedTensorType(init.type)
-            out_index = [0, 1, maps[2][1] + 1, maps[2][2] + 1]
             if fill is not None:
                 # A fill of an empty init becomes one of a 4-D empty: the kernel then starts
                 # its accumulators from the value (find_init), with no fill loop.
                 shape = [b0, b1, *t.shape[1:]]
                 if back is not None:
                     shape = [shape[p] for p in back[2]]
-                    out_index = [out_index[p] for p in back[2]]
                 empty = tensor.EmptyOp(shape, t.element_type).result
                 inputs.append(linalg.fill(fill.operands[0], outs=[empty]))
             else:
                 inputs.append(_expanded(init, b0, b1))
-            new_maps.append(_map(out_index))
-            if not _kernel_layout(new_maps):
-                # C^T = B^T A^T: the same product with m and n (loops 2 and 3) exchanged
-                # and the operands swapped may be one the kernel runs (dk written merged).
-                swapped = [_map([{2: 3, 3: 2}.get(e.position, e.position) for e in m.results])
-                           for m in (new_maps[1], new_maps[0], new_maps[2])]
-                if _kernel_layout(swapped):
-                    inputs[0], inputs[1] = inputs[1], inputs[0]
-                    new_maps = swapped
-            if not _kernel_layout(new_maps):
-                for v in inputs:  # the views and fill made for nothing
-                    if isinstance(v.owner, ir.OpView) and not list(v.uses):
-                        v.owner.operation.erase()
-                continue
             generic = linalg.GenericOp(
                 [inputs[2].type], inputs[:2], [inputs[2]],
-                ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in new_maps]),
+                ir.ArrayAttr.get([ir.AffineMapAttr.get(_map(x)) for x in loops]),
                 ir.ArrayAttr.get([ir.Attribute.parse(_PARALLEL)] * 4
                                  + [ir.Attribute.parse(_REDUCTION)]),
             )
@@ -196,7 +188,7 @@ def rewrite_batch_products(module: ir.Operation) -> int:
                 linalg.YieldOp([arith.addf(acc, arith.mulf(x, y))])
             if back is None:
                 result = tensor.CollapseShapeOp(op.results[0].type, generic.results[0],
-                                                _reassociation([[0, 1], [2], [3]])).result
+                                                _reassoc(_BATCH_GROUPS)).result
         if back is None:
             op.results[0].replace_all_uses_with(result)
         else:
@@ -211,11 +203,12 @@ def rewrite_batch_products(module: ir.Operation) -> int:
     return count
 
 
-def _kernel_layout(maps: list[ir.AffineMap]) -> bool:
-    """Whether the matmul kernel runs a product with these maps (plan in
-    lowering/cpu_matmul.py): C and B innermost along n, or B along k (B^T); a product in
-    another layout would be left to scalar loops, far slower than the transposes."""
-    a, b, c = ([e.position for e in m.results] for m in maps)
+def _kernel_layout(loops: list[list[int]]) -> bool:
+    """Whether the matmul kernel runs a product whose A, B and C are indexed by these loops
+    (plan in lowering/cpu_matmul.py): C and B innermost along n, or B along k (B^T); a
+    product in another layout would be left to scalar loops, far slower than the
+    transposes."""
+    _, b, c = loops
     return c[-1] == 3 and b[-1] in (3, 4)
 
 
@@ -237,13 +230,7 @@ def _expanded(value: ir.Value, b0: int, b1: int) -> ir.Value:
     t = ir.RankedTensorType(value.type)
     shape = [b0, b1, *t.shape[1:]]
     return tensor.ExpandShapeOp(ir.RankedTensorType.get(shape, t.element_type), value,
-                                _reassociation([[0, 1], [2], [3]]), [], shape).result
-
-
-def _reassociation(groups: list[list[int]]) -> ir.ArrayAttr:
-    i64 = ir.IntegerType.get_signless(64)
-    return ir.ArrayAttr.get(
-        [ir.ArrayAttr.get([ir.IntegerAttr.get(i64, i) for i in g]) for g in groups])
+                                _reassoc(_BATCH_GROUPS), [], shape).result
 
 
 def _erase_if_dead(value: ir.Value) -> None:

@@ -212,6 +212,19 @@ def contraction_batch_dims(op) -> int | None:
     return len(iters) - 3
 
 
+def contraction_maps(op, n_batch: int) -> list[ir.AffineMap]:
+    """The A, B and C maps of a (batch_)matmul or product generic with `n_batch` batch
+    loops: its indexing_maps, or the named op's default (batch..., m, k), (batch..., k, n),
+    (batch..., m, n)."""
+    if "indexing_maps" in op.operation.attributes:
+        return [ir.AffineMapAttr(m).value for m in ir.ArrayAttr(op.operation.attributes["indexing_maps"])]
+    n_loops = 3 + n_batch
+    d = [ir.AffineDimExpr.get(i) for i in range(n_loops)]
+    bd = d[:n_batch]
+    m_, n_, k_ = d[-3:]
+    return [ir.AffineMap.get(n_loops, 0, e) for e in ([*bd, m_, k_], [*bd, k_, n_], [*bd, m_, n_])]
+
+
 def plan(op) -> dict | None:
     """The operand roles of a matmul-like op on memrefs, or None if the kernel cannot run it;
     p["batch"] is its number of batch loops (the first ones)."""
@@ -233,16 +246,8 @@ def plan(op) -> dict | None:
         return None
     if any(ir.MemRefType(v.type).element_type != elem for v in operands):
         return None
-    batch = n_batch  # the number of batch loops, the first ones (0: a matmul)
     n_loops = 3 + n_batch
-    if "indexing_maps" in op.operation.attributes:
-        maps = [ir.AffineMapAttr(m).value for m in ir.ArrayAttr(op.operation.attributes["indexing_maps"])]
-    else:
-        d = [ir.AffineDimExpr.get(i) for i in range(n_loops)]
-        bd = d[:n_batch]
-        m_, n_, k_ = d[-3:]
-        maps = [ir.AffineMap.get(n_loops, 0, e) for e in ([*bd, m_, k_], [*bd, k_, n_], [*bd, m_, n_])]
-    dims = [_dims(m) for m in maps]
+    dims = [_dims(m) for m in contraction_maps(op, n_batch)]
     if any(x is None for x in dims):
         return None
     m, n, k = n_loops - 3, n_loops - 2, n_loops - 1
@@ -253,7 +258,7 @@ def plan(op) -> dict | None:
         return None  # a generic's elementwise product and row sum, not a matrix product
     if not set(range(n_batch)) <= set(dc):
         return None  # batches summed into one C: a reduction, not batches of products
-    p = {"a": a, "b": b, "c": c, "da": da, "db": db, "dc": dc, "batch": batch,
+    p = {"a": a, "b": b, "c": c, "da": da, "db": db, "dc": dc, "batch": n_batch,
          "m": m, "n": n, "k": k, "elem": elem, "form": "nn", "bt": False, "init": None}
     unit = [_inner_stride(ir.MemRefType(v.type)) == 1 for v in (a, b, c)]
     if dc[-1] != n or not unit[2]:
@@ -267,7 +272,7 @@ def plan(op) -> dict | None:
     vl = tile_shape(ir.FloatType(elem).width)[2]
     k_size = ir.MemRefType(a.type).shape[da.index(k)]
     rows = ir.MemRefType(a.type).shape[da.index(m)]
-    few = 0 <= rows < (DOT_MAX_ROWS_BATCHED if batch else DOT_MAX_ROWS)
+    few = 0 <= rows < (DOT_MAX_ROWS_BATCHED if n_batch else DOT_MAX_ROWS)
     if few and da[-1] == k and unit[0] and k_size > 0 and (
         k_size != ir.ShapedType.get_dynamic_size() and k_size % vl == 0
     ):

@@ -67,6 +67,7 @@ from torch_mlir import ir
 from torch_mlir.dialects import memref, tensor
 
 from .cpu_conv import _producer
+from .cpu_row_buffers import _identity
 from .registry import ops_named, register_pass
 
 # Set to False to keep the copies (bench/variants.py A/B runs).
@@ -141,17 +142,6 @@ def rewrite_slices(module: ir.Operation) -> int:
     return count
 
 
-_INVERSE_VIEW = {"tensor.expand_shape": "collapse", "tensor.collapse_shape": "expand"}
-
-
-def _identity_layout(t: ir.Type) -> bool:
-    if not isinstance(t, ir.MemRefType):
-        return False
-    layout = ir.MemRefType(t).layout
-    return (isinstance(layout, ir.AffineMapAttr)
-            and layout.value == ir.AffineMap.get_identity(ir.MemRefType(t).rank))
-
-
 def rewrite_reshaped_results(module: ir.Operation) -> int:
     """Apply Note [reshaped results into their buffers] to every materialize_in_destination
     of a reshape into a memref; returns how many reshapes moved to a buffer."""
@@ -160,8 +150,10 @@ def rewrite_reshaped_results(module: ir.Operation) -> int:
         while True:
             value, dest = mat.operands[0], mat.operands[1]
             op = value.owner
-            if (not isinstance(op, ir.OpView) or op.operation.name not in _INVERSE_VIEW
-                    or not _identity_layout(dest.type)):
+            if (not isinstance(op, ir.OpView)
+                    or op.operation.name not in ("tensor.expand_shape", "tensor.collapse_shape")
+                    or not isinstance(dest.type, ir.MemRefType)
+                    or not _identity(ir.MemRefType(dest.type))):
                 break
             source = op.operation.operands[0]
             source_type = ir.RankedTensorType(source.type)
@@ -170,7 +162,7 @@ def rewrite_reshaped_results(module: ir.Operation) -> int:
             reassociation = op.operation.attributes["reassociation"]
             view_type = ir.MemRefType.get(source_type.shape, source_type.element_type)
             with ir.InsertionPoint(mat), mat.location:
-                if _INVERSE_VIEW[op.operation.name] == "collapse":
+                if op.operation.name == "tensor.expand_shape":  # the buffer's view: the inverse
                     view = memref.CollapseShapeOp(view_type, dest, reassociation)
                 else:
                     view = memref.ExpandShapeOp(view_type, dest, reassociation, [],
