@@ -110,11 +110,29 @@ packing, unrolling, prefetching, the split). Timed on the kernel alone
 - Register tiles 8x3 and 12x2 are 4-6% and 13-17% slower than 6x4 on the weight gradients.
 - KC = 128 is 3-10% faster on the block's products (bench/matmul.py's kernel total went
   from 0.96x to 1.02x of MKL), KC = 64 up to 22% on 1024x512x256 (but 4%
-  slower on 512x256x1024); 256 is 4% faster on 1024^3. Whole steps (each variant with its
-  own backend, so its own Dynamo entry) did not follow: the block's training and inference
-  steps were unchanged within noise and the MLP's inference 3% slower with 128, so KC stays
-  256.
+  slower on 512x256x1024); 256 is 4% faster on 1024^3. Whole steps measured with the old
+  biased A/B did not follow; paired ones later did, per form (Note [k blocks]).
 - Packing A^T per k block: +3% on 1024x512x256, -2% and -6% on the other two A^T shapes.
+
+Note [k blocks]
+~~~~~~~~~~~~~~~
+The k block sets how much of the packed operands one pass keeps close. B's packed panel is
+KC x NR floats, 64 KB at KC = 256 and NR = 64: more than this core's 48 KB L1d, so every row
+tile streamed it from L2. With A k-major (a weight gradient) the thread's packed A^T strips,
+rows x KC, come on top (512 KB for 512 rows at 256). Smaller blocks cost a pass over C per
+block, so they pay only while C stays in L2. Each form therefore has its own block:
+- A k-major (tn) with C up to SMALL_C_BYTES: KC_TN = 64. The kernels alone (2 threads, on
+  fixed buffers, rounds alternating with MKL; time / MKL's): the block's four weight
+  gradients went from 1.005 / 0.928 / 1.029 / 0.949 at 256 to 0.809 / 0.798 / 0.883 / 0.822
+  at 64; 96 was within 2% of 64, 128 and 32 about 6% slower.
+- B as it is (nn) with C up to SMALL_C_BYTES: KC_NN = 128. The four input gradients went from
+  1.019 / 0.958 / 1.024 / 1.042 to 0.923 / 0.914 / 0.928 / 0.979; 64 was 0-4% slower.
+- B^T (bt) and big C: KC = 256. The forward products' kernels were within 2% at 64, 128 and
+  256, but the MLP's inference (2048-wide bt products) ran 11% slower in a paired run with
+  128; the 1024^3 matmul (4 MB of C) 6% slower with 128.
+Paired runs (bench/variants.py --paired, against KC 256 everywhere): the GPT-2 block's
+training step 2.5% and 2.7% faster (70 and 56 of 100 and 80 rounds), layer_norm(softmax(x @
+w)) 1.5% and 5%, the MLP's training step and the CNN within noise.
 """
 
 from __future__ import annotations
@@ -128,7 +146,12 @@ from torch_mlir.dialects import arith, func, llvm, memref, scf, vector
 from .cpu_loop_hints import explicit_loop
 from .registry import ops_named
 
+# k blocks (Note [k blocks]): products with B^T or a C over SMALL_C_BYTES; with B as it
+# is; with A k-major.
 KC = int(os.environ.get("DYNAMLIR_MM_KC", 256))
+KC_NN = 128
+KC_TN = 64
+SMALL_C_BYTES = 2 << 20
 # Below these row counts a product with B^T runs the dot kernel (B^T read in place, lanes
 # along k); from them on, the broadcast kernel packs B^T transposed (Note [cpu matmul kernel]).
 DOT_MAX_ROWS = 16
@@ -334,13 +357,33 @@ def static_facts(p: dict) -> dict[str, bool]:
     }
 
 
+def a_k_major(p: dict) -> bool:
+    """A stored k-major (a weight gradient's X^T): its row strips are packed (Note [packed A^T])."""
+    return PACK_A_T and p["da"][-1] == p["m"] and _inner_stride(ir.MemRefType(p["a"].type)) == 1
+
+
+def block_k(p: dict) -> int:
+    """The k block of the product's kernel (Note [k blocks]): the caller's choice for a
+    shape-general kernel (whose operands have dynamic sizes), else from C's static size."""
+    if "kc" in p:
+        return p["kc"]
+    c = ir.MemRefType(p["c"].type)
+    rows, cols = (c.shape[p["dc"].index(d)] for d in (p["m"], p["n"]))
+    dynamic = ir.ShapedType.get_dynamic_size()
+    if p["bt"] or dynamic in (rows, cols):
+        return KC
+    if rows * cols * ir.FloatType(p["elem"]).width // 8 > SMALL_C_BYTES:
+        return KC
+    return KC_TN if a_k_major(p) else KC_NN
+
+
 def streams_c(p: dict) -> bool:
     """The static half of Note [streaming stores]: C is big, written once, in whole vectors."""
     if p["init"] is None or p["batch"]:
         return False
     c = ir.MemRefType(p["c"].type)
     k_static, (_, _, vl) = _static_size(p, p["k"]), tile_shape(ir.FloatType(p["elem"]).width)
-    if k_static is None or k_static > KC or not c.has_static_shape:
+    if k_static is None or k_static > block_k(p) or not c.has_static_shape:
         return False
     strides, offset = c.get_strides_and_offset()
     rows, cols = c.shape
@@ -363,7 +406,8 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
     split_cols = outer is not None and not p["batch"] and p.get("split") == "n"
     epilogue = p.get("epilogue")  # a BoundEpilogue (lowering/cpu_epilogue.py) or None
     k_static = _static_size(p, k)
-    last_block = k_static is not None and k_static <= KC  # every k block is the last one
+    kc = block_k(p)
+    last_block = k_static is not None and k_static <= kc  # every k block is the last one
     row_lo, row_hi = (_c(0), M) if outer is None or p["batch"] or split_cols else outer
     col_lo, col_hi = outer if split_cols else (_c(0), N)
 
@@ -478,7 +522,7 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
 
     # The KC x NR panel of B the wide column tiles read, packed contiguously so that the
     # micro-kernel streams it from L1 instead of touching KC rows (and pages) of B.
-    panel = memref.alloca(ir.MemRefType.get([KC, nv * vl], elem), [], [],
+    panel = memref.alloca(ir.MemRefType.get([kc, nv * vl], elem), [], [],
                           alignment=ir.IntegerAttr.get(ir.IntegerType.get_signless(64), 64))
 
     def pack(env, k0, k1, nvec):
@@ -543,8 +587,8 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
     # Note [packed A^T]: when A is stored k-major (a weight gradient's X^T), each k block's
     # MR-row strips of A are copied once per thread into one contiguous buffer.
     a_strips = strip_k = None
-    if PACK_A_T and p["da"][-1] == m and _inner_stride(ir.MemRefType(p["a"].type)) == 1:
-        strip_k = arith.minsi(K, _c(KC))  # each strip holds MR x min(K, KC) elements
+    if a_k_major(p):
+        strip_k = arith.minsi(K, _c(kc))  # each strip holds MR x min(K, KC) elements
         length = arith.muli(arith.subi(m_main, row_lo), strip_k)
         a_strips = memref.alloc(ir.MemRefType.get([ir.ShapedType.get_dynamic_size()], elem), [length], [],
                                 alignment=ir.IntegerAttr.get(ir.IntegerType.get_signless(64), 64))
@@ -579,7 +623,7 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
     wide_only = facts["wide_only"]
 
     def k_block(env, k0):
-        k1 = arith.minsi(arith.addi(k0, _c(KC)), K)
+        k1 = arith.minsi(arith.addi(k0, _c(kc)), K)
         if a_strips is not None:
             pack_strips(env, k0, k1)
         if wide_only:
@@ -596,7 +640,7 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
                  rows_loops({**env, n: j}, nvec, width, k0, k1))
 
     def all_k(env):
-        _for(_c(0), K, KC, lambda k0: k_block(env, k0))
+        _for(_c(0), K, kc, lambda k0: k_block(env, k0))
 
     if p["batch"]:
         over_batches(p, sizes, outer, all_k)
@@ -838,6 +882,7 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
                     outer = _size(p, p["m"])
                     step = mr if p["form"] == "nn" else (4 if host_vector_bits() >= 512 else 3)
 
+                p["kc"] = block_k(p)
                 p["facts"] = static_facts(p)
 
                 def build(lo, hi, *args, p=p, n_fixed=n_fixed, epilogue=epilogue):
@@ -849,7 +894,7 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
                         inner["epilogue"] = epilogue.bind(args[n_fixed:])
                     emit(inner, (lo, hi))
 
-                key = ("matmul", p["form"], p["bt"], p["batch"], p["split"],
+                key = ("matmul", p["form"], p["bt"], p["batch"], p["split"], p["kc"],
                        p["init"] and p["init"][0], tuple(p["da"]), tuple(p["db"]), tuple(p["dc"]),
                        tuple(sorted(p["facts"].items())) if general else None,
                        epilogue and epilogue.signature)

@@ -3,6 +3,8 @@ parallel outlining through libgomp, and the lowered IR's structure."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -364,6 +366,32 @@ def test_transposed_lhs_packed_panels_match(a_shape, b_shape):
     f = CpuFunction(text, [OutputSpec(torch.float32, out)])
     a, b = torch.randn(a_shape), torch.randn(b_shape)
     torch.testing.assert_close(f(a, b)[0], a.transpose(-1, -2) @ b, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("a_shape,b_shape,transpose_a,kc", [
+    ((512, 768), (512, 256), True, 64),       # a weight gradient (A k-major), 768 KB of C
+    ((512, 768), (768, 256), False, 128),     # an input gradient (B as it is)
+    ((1024, 1024), (1024, 1024), False, 256),  # 4 MB of C: one pass over it per k block
+])
+def test_k_block_follows_the_form_and_the_size_of_c(a_shape, b_shape, transpose_a, kc):
+    """Note [k blocks]: the kernel's k loop steps by the block its form and C's size pick,
+    and the product matches torch with K not a multiple of the block (a k tail)."""
+    from dynamlir.lowering.cpu import CPU_LOWER_LINALG
+
+    text, out = mm_module(a_shape, b_shape, transpose_a=transpose_a)
+    steps = CPU_LOWER_LINALG.split(",")
+    upto = ",".join(steps[: steps.index("tg-cpu-matmul-kernels") + 1])
+    ir_text = lowered(text, f"tg-decompose{{targets=cpu}},tg-lower-to-linalg,{upto}")
+    k_steps = {int(s) for s in re.findall(r"scf\.for %\w+ = %c0(?:_\d+)? to %\w+ step %c(\d+)(?:_\d+)? ", ir_text)}
+    # (64 is also the column tiles' step.)
+    assert kc in k_steps and not ({128, 256} - {kc}) & k_steps, k_steps
+    # The same form with K = 3 blocks + 40: every k block, the tail one included.
+    k = 3 * kc + 40
+    a_shape = (k, a_shape[1]) if transpose_a else (a_shape[0], k)
+    text, out = mm_module(a_shape, (k, b_shape[1]), transpose_a=transpose_a)
+    f = CpuFunction(text, [OutputSpec(torch.float32, out)])
+    a, b = torch.randn(a_shape), torch.randn(k, b_shape[1])
+    torch.testing.assert_close(f(a, b)[0], (a.t() if transpose_a else a) @ b, rtol=1e-4, atol=1e-3)
 
 
 def test_batch_of_one_shares_rows_across_threads():
