@@ -372,6 +372,9 @@ def block_k(p: dict) -> int:
     dynamic = ir.ShapedType.get_dynamic_size()
     if p["bt"] or dynamic in (rows, cols):
         return KC
+    k_static = _static_size(p, p["k"])
+    if p.get("epilogue") is not None and k_static is not None and k_static <= KC:
+        return KC  # one block: the epilogue follows the only pass instead of a second one
     if rows * cols * ir.FloatType(p["elem"]).width // 8 > SMALL_C_BYTES:
         return KC
     return KC_TN if a_k_major(p) else KC_NN
@@ -448,7 +451,6 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
 
         def row(r):
             ri = arith.addi(env[m], r)
-
             def column(c):
                 cj = arith.addi(env[n], c)
                 x = vector.load(vt, p["c"], index(p["dc"], {**env, m: ri, n: cj}))
@@ -489,6 +491,13 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
                 out += [vector.fma(ab, bs[v], acc[r * nvec + v]) for v in range(nvec)]
             return out
 
+        if epilogue is not None and last_block:
+            epilogue.prefetch(rows_i, cols_j)  # read after this k loop (Note [epilogue prefetches])
+        elif epilogue is not None:
+            last = scf.IfOp(arith.cmpi(arith.CmpIPredicate.eq, k1, K), [], has_else=False)
+            with ir.InsertionPoint(last.then_block):
+                epilogue.prefetch(rows_i, cols_j)
+                scf.YieldOp([])
         loop = _for(k0, k1, 1, kbody, accs)
 
         def store(final: bool, **how):
@@ -882,7 +891,7 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
                     outer = _size(p, p["m"])
                     step = mr if p["form"] == "nn" else (4 if host_vector_bits() >= 512 else 3)
 
-                p["kc"] = block_k(p)
+                p["kc"] = block_k({**p, "epilogue": epilogue})
                 p["facts"] = static_facts(p)
 
                 def build(lo, hi, *args, p=p, n_fixed=n_fixed, epilogue=epilogue):

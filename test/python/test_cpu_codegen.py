@@ -547,6 +547,36 @@ def test_matmul_epilogue_replaces_the_consumer_loop():
     torch.testing.assert_close(f(x, w)[0], torch.relu(x @ w), rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("k,conditional", [(96, False), (600, True)])
+def test_epilogue_tile_inputs_are_prefetched_in_the_last_k_block(k, conditional):
+    """Note [epilogue prefetches]: a residual read by the epilogue is prefetched before the
+    micro-kernel's k loop, only in the last k block (under a k1 == K test when there are
+    several blocks); the product with its epilogue still matches torch."""
+    t = lambda *s: f"tensor<{'x'.join(map(str, s))}xf32>"  # noqa: E731
+    text = f"""module {{
+  func.func @main(%x: {t(64, k)}, %w: {t(k, 128)}, %r: {t(64, 128)}) -> {t(64, 128)} {{
+    %0 = "tg.mm"(%x, %w) : ({t(64, k)}, {t(k, 128)}) -> {t(64, 128)}
+    %1 = "tg.add"(%0, %r) : ({t(64, 128)}, {t(64, 128)}) -> {t(64, 128)}
+    return %1 : {t(64, 128)}
+  }}
+}}
+"""
+    from dynamlir.lowering.cpu import CPU_LOWER_LINALG
+
+    steps = CPU_LOWER_LINALG.split(",")
+    upto = ",".join(steps[: steps.index("tg-cpu-matmul-kernels") + 1])
+    ir_text = lowered(text, f"tg-decompose{{targets=cpu}},tg-lower-to-linalg,{upto},canonicalize")
+    lines = ir_text.splitlines()
+    first = next((i for i, ln in enumerate(lines) if "memref.prefetch" in ln), None)
+    assert first is not None and "read, locality<3>" in lines[first], ir_text
+    assert ("scf.if" in lines[first - 1]) == conditional, lines[first - 2: first + 1]
+    if conditional:
+        assert re.search(rf"arith.cmpi eq, %\w+, %c{k} : index", lines[first - 2])  # k1 == K
+    f = CpuFunction(text, [OutputSpec(torch.float32, (64, 128))])
+    x, w, r = torch.randn(64, k), torch.randn(k, 128), torch.randn(64, 128)
+    torch.testing.assert_close(f(x, w, r)[0], x @ w + r, rtol=1e-4, atol=1e-3)
+
+
 def test_kernel_loops_reach_llvm_marked_and_elementwise_loops_do_not():
     # Note [explicit loops]: a kernel's own loops (here a matmul with every tail and a
     # transpose with edge tiles) carry llvm.loop.disable_nonforced into the LLVM IR that
