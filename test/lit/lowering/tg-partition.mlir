@@ -93,3 +93,25 @@ func.func @two_matmuls(%x: tensor<4x8xf32>, %w1: tensor<8x16xf32>, %w2: tensor<1
   %z = "tg.mm"(%y, %w2) : (tensor<4x16xf32>, tensor<16x2xf32>) -> tensor<4x2xf32>
   return %z : tensor<4x2xf32>
 }
+
+// -----
+
+// h = pre * pre feeds y = h @ w2, whose weight gradient reads h. Recomputing h in the
+// backward would write it whole for that contraction to read back; min-cut saves it
+// (Note [values a backward contraction reads]), with pre for h's own gradient.
+// MINCUT-LABEL: func.func @square_mlp_fwd(
+// MINCUT-SAME:    attributes {tg.num_saved = 5 : i64, tg.primal = "square_mlp", tg.saved_bytes = 1280 : i64}
+// MINCUT:         %[[PRE:.*]] = "tg.mm"
+// MINCUT-NEXT:    %[[H:.*]] = "tg.mul"(%[[PRE]], %[[PRE]])
+// MINCUT:         return %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[PRE]], %[[H]]
+// MINCUT-LABEL: func.func @square_mlp_bwd(
+// MINCUT-SAME:    %[[PRE:[^:]*]]: tensor<4x16xf32>, %[[H:[^:]*]]: tensor<4x16xf32>, %[[CT:[^:]*]]: tensor<4x2xf32>)
+// MINCUT-NOT:     "tg.mul"(%[[PRE]], %[[PRE]])
+// MINCUT:         %[[HT:.*]] = "tg.permute"(%[[H]])
+// MINCUT-NEXT:    "tg.mm"(%[[HT]], %[[CT]])
+func.func @square_mlp(%x: tensor<4x8xf32>, %w1: tensor<8x16xf32>, %w2: tensor<16x2xf32>) -> tensor<4x2xf32> {
+  %pre = "tg.mm"(%x, %w1) : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+  %h = "tg.mul"(%pre, %pre) : (tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  %y = "tg.mm"(%h, %w2) : (tensor<4x16xf32>, tensor<16x2xf32>) -> tensor<4x2xf32>
+  return %y : tensor<4x2xf32>
+}
