@@ -127,6 +127,9 @@ block, so they pay only while C stays in L2. Each form therefore has its own blo
   at 64; 96 was within 2% of 64, 128 and 32 about 6% slower.
 - B as it is (nn) with C up to SMALL_C_BYTES: KC_NN = 128. The four input gradients went from
   1.019 / 0.958 / 1.024 / 1.042 to 0.923 / 0.914 / 0.928 / 0.979; 64 was 0-4% slower.
+- A product with an epilogue (Note [matmul epilogues]) and K <= KC keeps one block: fc2's
+  input gradient (K = 256, the GELU backward its epilogue) took 7% longer in two blocks
+  (1890 vs 1771 us per step), its C stored and read back between them.
 - B^T (bt) and big C: KC = 256. The forward products' kernels were within 2% at 64, 128 and
   256, but the MLP's inference (2048-wide bt products) ran 11% slower in a paired run with
   128; the 1024^3 matmul (4 MB of C) 6% slower with 128.
@@ -907,7 +910,11 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
                        p["init"] and p["init"][0], tuple(p["da"]), tuple(p["db"]), tuple(p["dc"]),
                        tuple(sorted(p["facts"].items())) if general else None,
                        epilogue and epilogue.signature)
-                kernels.call(key, (_c(0), outer, _c(step)), operands, build, general=general)
+                # Calls that pack all of B (row splits) or A^T's strips (Note [packed A^T])
+                # would pack them again for every stolen chunk (Note [stolen tails]).
+                whole = not p["batch"] and (p["split"] == "m" or a_k_major(p))
+                kernels.call(key, (_c(0), outer, _c(step)), operands, build, general=general,
+                             whole_shares=whole)
             else:
                 emit({**p, "epilogue": epilogue and epilogue.bind(extra)})
         op.erase()

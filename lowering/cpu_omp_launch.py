@@ -33,7 +33,29 @@ ms; with the vCPUs alike (92 vs 91 ms on the pinned loops), the training step 15
 15.24 ms, within noise. On the kernels alone (bench/matmul.py) the block's 12 products went
 from 0.94x to 0.94-1.03x of MKL.
 
-The arithmetic lives in four functions emitted once per module (@dynamlir_shares_*), marked
+Note [stolen tails]
+~~~~~~~~~~~~~~~~~~~
+Weights follow speeds that last; they cannot follow the vCPUs' moment-to-moment stalls. On
+the GPT-2 block's training step, with the weights as above, the two threads of a kernel of
+more than 500 us finished a median 4% of its time apart, a quarter of the calls more than
+11% and a tenth more than 20% (the idle thread waits at the join). So each thread
+publishes its share as one atomic word, first << 32 | end, and runs it from the front in
+chunks: all but two tenths at once, then a tenth at a time. A thread whose own range is
+empty takes a tenth of another's share off its end, by compare-and-swap on that word, until
+every range is empty; each chunk is one call of the kernel on it. The weights then learn
+from how much each thread ran against what it was handed (a thread that stole finishes
+with the others), besides the finishing times.
+A kernel whose every call packs an operand for the whole call (a row-split product packs
+all of B, a weight gradient A^T's strips) is marked dynamlir.whole_shares and runs its
+share in one call: a chunk would pack it again. The same per-kernel timings with and
+without stealing: the imbalance of every kernel halved (qkv's forward 105 -> 52 us per
+step, fc1's 154 -> 71 us) and the stealing kernels took 2-6% less; row-split products, then
+still stealing, took 2-6% more, hence the mark. Paired whole steps with the vCPUs alike
+(bench/variants.py): the block's training 0.3-0.7% faster, its inference and the MLP
+within noise. Loops of 2^31 iterations or more and teams over MAX_THREADS keep their
+static shares.
+
+The arithmetic lives in six functions emitted once per module (@dynamlir_shares_*), marked
 noinline; each launcher and thunk only calls them. Inlined into every launcher (as first
 written, or by LLVM's inliner) it made a GPT-2 block's training compile 0.6-1.0 s slower
 (about 30 launchers, each with three loops of float code for LLVM to optimize).
@@ -47,6 +69,10 @@ MAX_THREADS = 64  # weights kept per launcher; bigger teams take equal shares
 EQUAL = 1024  # a thread's weight for an equal share
 # Update the weights from measured finishing times; off, every share stays equal.
 BALANCE = True
+# Threads that run out of work take chunks off the end of another's share (Note [stolen
+# tails]); a share's chunks are 1/STEAL_PARTS of it.
+STEAL = True
+STEAL_PARTS = 10
 # Leave the share helpers unoptimized (see _helper).
 OPTNONE_HELPERS = True
 
@@ -60,7 +86,10 @@ _TSC = 'llvm.call_intrinsic "llvm.readcyclecounter"() : () -> i64'
 _ARRAY = f"!llvm.array<{MAX_THREADS} x i64>"
 # A call's shares: the weights it uses, each thread's finishing time, the team's size (0
 # until thread 0 records it) and the cycle counter when the team was launched.
-STATE = f"!llvm.struct<({_ARRAY}, {_ARRAY}, i64, i64)>"
+# Then, for stealing (Note [stolen tails]): each thread's range still to run, packed as
+# first << 32 | end; its chunk size; the iterations it ran; the iterations it was handed.
+STATE = f"!llvm.struct<({_ARRAY}, {_ARRAY}, i64, i64, {_ARRAY}, {_ARRAY}, {_ARRAY}, {_ARRAY})>"
+WORDS, CHUNK, DONE, ASSIGNED = 4, 5, 6, 7
 # The helpers' loops run once per thread: LLVM should not vectorize them (Note [explicit
 # loops], lowering/cpu_loop_hints.py).
 BACK_EDGE = f"{{loop_annotation = {EXPLICIT}}}"
@@ -101,6 +130,10 @@ def shares_text() -> str:
         "  %w = llvm.load %src : !llvm.ptr -> i64",
         _gep("%dst", "%st", "0, 0, %u", STATE, True),
         "  llvm.store %w, %dst : i64, !llvm.ptr",
+        _gep("%word", "%st", f"0, {WORDS}, %u", STATE, True),
+        "  llvm.store %zero, %word : i64, !llvm.ptr",
+        _gep("%handed", "%st", f"0, {ASSIGNED}, %u", STATE, True),
+        "  llvm.store %zero, %handed : i64, !llvm.ptr",
         "  %u1 = llvm.add %u, %one : i64",
         "  llvm.br ^copy(%u1 : i64) " + BACK_EDGE,
         "^done:",
@@ -196,7 +229,8 @@ def shares_text() -> str:
         "  %sd = llvm.fsub %mean, %sef : f64",
         "  %sdr = llvm.fdiv %sd, %mean : f64",
         "  %sdh = llvm.fmul %sdr, %half : f64",
-        "  %sf = llvm.fadd %fone, %sdh : f64",
+        "  %sf0 = llvm.fadd %fone, %sdh : f64",
+        *(_ran_more("%sf0", "%sf") if STEAL else ["  %sf = llvm.fadd %sf0, %fzero : f64"]),
         "  %sf1 = llvm.intr.maxnum(%sf, %lowest) : (f64, f64) -> f64",
         "  %sf2 = llvm.intr.minnum(%sf1, %highest) : (f64, f64) -> f64",
         _gep("%swp", "%st", "0, 0, %su", STATE, True),
@@ -234,7 +268,131 @@ def shares_text() -> str:
         "^done:",
         "  llvm.return", "}",
     ]
-    return "\n".join(lines)
+    return "\n".join(lines + _steal_text())
+
+
+_ACQ = "atomic acquire {alignment = 8 : i64}"
+
+
+def _steal_text() -> list[str]:
+    """@dynamlir_shares_own and @dynamlir_shares_next (Note [stolen tails])."""
+    take_lines = [
+        # own(state, t, b0, b1): publish [b0, b1) as thread t's range, with its chunk size.
+        _helper("own(%st: !llvm.ptr, %t: i64, %b0: i64, %b1: i64)"), *_constants(),
+        f"  %parts = llvm.mlir.constant({STEAL_PARTS} : i64) : i64",
+        "  %thirty_two = llvm.mlir.constant(32 : i64) : i64",
+        "  %given = llvm.sub %b1, %b0 : i64",
+        "  %c0 = llvm.sdiv %given, %parts : i64",
+        "  %c = llvm.intr.smax(%c0, %one) : (i64, i64) -> i64",
+        _gep("%cp", "%st", f"0, {CHUNK}, %t", STATE, True),
+        "  llvm.store %c, %cp : i64, !llvm.ptr",
+        _gep("%ap", "%st", f"0, {ASSIGNED}, %t", STATE, True),
+        "  llvm.store %given, %ap : i64, !llvm.ptr",
+        _gep("%dp", "%st", f"0, {DONE}, %t", STATE, True),
+        "  llvm.store %zero, %dp : i64, !llvm.ptr",
+        "  %hi = llvm.shl %b0, %thirty_two : i64",
+        "  %w = llvm.or %hi, %b1 : i64",
+        _gep("%wp", "%st", f"0, {WORDS}, %t", STATE, True),
+        "  llvm.store %w, %wp atomic release {alignment = 8 : i64} : i64, !llvm.ptr",
+        "  llvm.return", "}",
+        # next(state, t, nt): the next chunk thread t runs, packed first << 32 | end: from
+        # the front of its own range (all but two chunks at first), else from the end of
+        # another thread's; 0 when no range has any left.
+        _helper("next(%st: !llvm.ptr, %t: i64, %nt: i64) -> i64"), *_constants(),
+        "  %thirty_two = llvm.mlir.constant(32 : i64) : i64",
+        "  %low = llvm.mlir.constant(4294967295 : i64) : i64",
+        "  %two = llvm.mlir.constant(2 : i64) : i64",
+        "  %three = llvm.mlir.constant(3 : i64) : i64",
+        _gep("%wp", "%st", f"0, {WORDS}, %t", STATE, True),
+        _gep("%cp", "%st", f"0, {CHUNK}, %t", STATE, True),
+        "  %c = llvm.load %cp : !llvm.ptr -> i64",
+        _gep("%dp", "%st", f"0, {DONE}, %t", STATE, True),
+        "  llvm.br ^own",
+        "^own:",
+        f"  %w = llvm.load %wp {_ACQ} : !llvm.ptr -> i64",
+        "  %lo = llvm.lshr %w, %thirty_two : i64",
+        "  %hi = llvm.and %w, %low : i64",
+        '  %left = llvm.icmp "slt" %lo, %hi : i64',
+        "  llvm.cond_br %left, ^own_take, ^steal(%zero : i64)",
+        "^own_take:",
+        "  %rem = llvm.sub %hi, %lo : i64",
+        "  %c3 = llvm.mul %c, %three : i64",
+        "  %c2 = llvm.mul %c, %two : i64",
+        "  %head = llvm.sub %rem, %c2 : i64",
+        '  %first = llvm.icmp "sgt" %rem, %c3 : i64',
+        "  %want = llvm.select %first, %head, %c : i1, i64",
+        "  %take = llvm.intr.smin(%want, %rem) : (i64, i64) -> i64",
+        "  %lo1 = llvm.add %lo, %take : i64",
+        "  %lo1s = llvm.shl %lo1, %thirty_two : i64",
+        "  %w1 = llvm.or %lo1s, %hi : i64",
+        "  %x = llvm.cmpxchg %wp, %w, %w1 acq_rel acquire {alignment = 8 : i64} : !llvm.ptr, i64",
+        "  %ok = llvm.extractvalue %x[1] : !llvm.struct<(i64, i1)>",
+        "  llvm.cond_br %ok, ^own_done, ^own",
+        "^own_done:",
+        "  %d = llvm.load %dp : !llvm.ptr -> i64",
+        "  %d1 = llvm.add %d, %take : i64",
+        "  llvm.store %d1, %dp : i64, !llvm.ptr",
+        "  %los = llvm.shl %lo, %thirty_two : i64",
+        "  %got = llvm.or %los, %lo1 : i64",
+        "  llvm.return %got : i64",
+        # Another thread's range, from its end: its chunk size at most.
+        "^steal(%u: i64):",
+        '  %more = llvm.icmp "slt" %u, %nt : i64',
+        "  llvm.cond_br %more, ^victim, ^none",
+        "^victim:",
+        "  %u1 = llvm.add %u, %one : i64",
+        '  %self = llvm.icmp "eq" %u, %t : i64',
+        "  llvm.cond_br %self, ^steal(%u1 : i64), ^try",
+        "^try:",
+        _gep("%vp", "%st", f"0, {WORDS}, %u", STATE, True),
+        f"  %vw = llvm.load %vp {_ACQ} : !llvm.ptr -> i64",
+        "  %vlo = llvm.lshr %vw, %thirty_two : i64",
+        "  %vhi = llvm.and %vw, %low : i64",
+        '  %vleft = llvm.icmp "slt" %vlo, %vhi : i64',
+        "  llvm.cond_br %vleft, ^rob, ^steal(%u1 : i64)",
+        "^rob:",
+        _gep("%vcp", "%st", f"0, {CHUNK}, %u", STATE, True),
+        "  %vc = llvm.load %vcp : !llvm.ptr -> i64",
+        "  %vrem = llvm.sub %vhi, %vlo : i64",
+        "  %vtake = llvm.intr.smin(%vc, %vrem) : (i64, i64) -> i64",
+        "  %vhi1 = llvm.sub %vhi, %vtake : i64",
+        "  %vlos = llvm.shl %vlo, %thirty_two : i64",
+        "  %vw1 = llvm.or %vlos, %vhi1 : i64",
+        "  %vx = llvm.cmpxchg %vp, %vw, %vw1 acq_rel acquire {alignment = 8 : i64} : !llvm.ptr, i64",
+        "  %vok = llvm.extractvalue %vx[1] : !llvm.struct<(i64, i1)>",
+        "  llvm.cond_br %vok, ^robbed, ^try",
+        "^robbed:",
+        "  %vd = llvm.load %dp : !llvm.ptr -> i64",
+        "  %vd1 = llvm.add %vd, %vtake : i64",
+        "  llvm.store %vd1, %dp : i64, !llvm.ptr",
+        "  %vhis = llvm.shl %vhi1, %thirty_two : i64",
+        "  %vgot = llvm.or %vhis, %vhi : i64",
+        "  llvm.return %vgot : i64",
+        "^none:",
+        "  llvm.return %zero : i64", "}",
+    ]
+    return take_lines
+
+
+def _ran_more(before: str, after: str) -> list[str]:
+    """In update's scale loop: `after` = `before` + (done / handed - 1) / 2 for thread %su,
+    so that a thread that ran more than it was handed (it stole, Note [stolen tails]) gets
+    a bigger share next time, though it finished with the others."""
+    return [
+        _gep("%sdp", "%st", f"0, {DONE}, %su", STATE, True),
+        "  %sdone = llvm.load %sdp : !llvm.ptr -> i64",
+        _gep("%sap", "%st", f"0, {ASSIGNED}, %su", STATE, True),
+        "  %sgiven = llvm.load %sap : !llvm.ptr -> i64",
+        '  %shanded = llvm.icmp "sgt" %sgiven, %zero : i64',
+        "  %sgiven1 = llvm.select %shanded, %sgiven, %one : i1, i64",
+        "  %sdone1 = llvm.select %shanded, %sdone, %one : i1, i64",
+        "  %sdf = llvm.sitofp %sdone1 : i64 to f64",
+        "  %sgf = llvm.sitofp %sgiven1 : i64 to f64",
+        "  %sratio = llvm.fdiv %sdf, %sgf : f64",
+        "  %sextra = llvm.fsub %sratio, %fone : f64",
+        "  %sextrah = llvm.fmul %sextra, %half : f64",
+        f"  {after} = llvm.fadd {before}, %sextrah : f64",
+    ]
 
 
 # Declarations of the functions shares_text() defines, for launchers added to a module that
@@ -244,6 +402,8 @@ SHARES_DECLS = {
     "dynamlir_shares_bound": "llvm.func @dynamlir_shares_bound(!llvm.ptr, i64, i64, i64) -> i64",
     "dynamlir_shares_finish": "llvm.func @dynamlir_shares_finish(!llvm.ptr, i64, i64)",
     "dynamlir_shares_update": "llvm.func @dynamlir_shares_update(!llvm.ptr, !llvm.ptr, i64)",
+    "dynamlir_shares_own": "llvm.func @dynamlir_shares_own(!llvm.ptr, i64, i64, i64)",
+    "dynamlir_shares_next": "llvm.func @dynamlir_shares_next(!llvm.ptr, i64, i64) -> i64",
 }
 
 
@@ -255,9 +415,19 @@ def _trip_count(out: str) -> list[str]:
             f"  {out} = llvm.sdiv {out}_up1, %a2 : i64"]
 
 
-def launcher_text(name: str, arg_types: list[str]) -> str:
+def _iteration_range(first: str, end: str, tag: str) -> list[str]:
+    """%lo<tag> and %hi<tag>: iterations [first, end) of [%a0, %a1) step %a2."""
+    return [f"  %o0{tag} = llvm.mul {first}, %a2 : i64",
+            f"  %o1{tag} = llvm.mul {end}, %a2 : i64",
+            f"  %lo{tag} = llvm.add %a0, %o0{tag} : i64",
+            f"  %hi0{tag} = llvm.add %a0, %o1{tag} : i64",
+            f"  %hi{tag} = llvm.intr.smin(%hi0{tag}, %a1) : (i64, i64) -> i64"]
+
+
+def launcher_text(name: str, arg_types: list[str], steal: bool = True) -> str:
     """@<name>_launch(args) runs @<name>(lo, hi, step, rest) on the team: its weights, the
-    launcher and the thunk (Note [balanced thread shares])."""
+    launcher and the thunk (Note [balanced thread shares]); with `steal` (and STEAL), a
+    thread that runs out takes chunks off another's share (Note [stolen tails])."""
     k = len(arg_types)
     struct = f"!llvm.struct<({', '.join(arg_types)}, !llvm.ptr)>"  # the arguments, the state
     params = ", ".join(f"%a{i}: {t}" for i, t in enumerate(arg_types))
@@ -304,12 +474,38 @@ def launcher_text(name: str, arg_types: list[str]) -> str:
         "  %t1 = llvm.add %t, %one : i64",
         "  %b0 = llvm.call @dynamlir_shares_bound(%st, %t, %nt, %n) : (!llvm.ptr, i64, i64, i64) -> i64",
         "  %b1 = llvm.call @dynamlir_shares_bound(%st, %t1, %nt, %n) : (!llvm.ptr, i64, i64, i64) -> i64",
-        "  %o0 = llvm.mul %b0, %a2 : i64",
-        "  %o1 = llvm.mul %b1, %a2 : i64",
-        "  %lo = llvm.add %a0, %o0 : i64",
-        "  %hi0 = llvm.add %a0, %o1 : i64",
-        "  %hi = llvm.intr.smin(%hi0, %a1) : (i64, i64) -> i64",
-        f"  llvm.call @{name}(%lo, %hi, %a2{rest}) : ({', '.join(arg_types)}) -> ()",
+    ]
+    def call(tag: str) -> str:
+        return f"  llvm.call @{name}(%lo{tag}, %hi{tag}, %a2{rest}) : ({', '.join(arg_types)}) -> ()"
+
+    if not (STEAL and steal):
+        lines += [*_iteration_range("%b0", "%b1", ""), call(""), "  llvm.br ^done"]
+    else:
+        # Ranges are packed into 32 bits each, and the state has room for MAX_THREADS: bigger
+        # loops and teams keep their static shares.
+        lines += [
+            "  %fits = llvm.mlir.constant(2147483647 : i64) : i64",
+            f"  %cap = llvm.mlir.constant({MAX_THREADS} : i64) : i64",
+            '  %few = llvm.icmp "slt" %n, %fits : i64',
+            '  %team_fits = llvm.icmp "sle" %nt, %cap : i64',
+            "  %small = llvm.and %few, %team_fits : i1",
+            "  llvm.cond_br %small, ^own, ^static",
+            "^static:", *_iteration_range("%b0", "%b1", ""), call(""), "  llvm.br ^done",
+            "^own:",
+            "  llvm.call @dynamlir_shares_own(%st, %t, %b0, %b1) : (!llvm.ptr, i64, i64, i64) -> ()",
+            "  llvm.br ^next",
+            "^next:",
+            "  %chunk = llvm.call @dynamlir_shares_next(%st, %t, %nt) : (!llvm.ptr, i64, i64) -> i64",
+            "  %thirty_two = llvm.mlir.constant(32 : i64) : i64",
+            "  %low = llvm.mlir.constant(4294967295 : i64) : i64",
+            "  %c0 = llvm.lshr %chunk, %thirty_two : i64",
+            "  %c1 = llvm.and %chunk, %low : i64",
+            '  %empty = llvm.icmp "eq" %c0, %c1 : i64',
+            "  llvm.cond_br %empty, ^done, ^run",
+            "^run:", *_iteration_range("%c0", "%c1", "_c"), call("_c"), "  llvm.br ^next",
+        ]
+    lines += [
+        "^done:",
         "  llvm.call @dynamlir_shares_finish(%st, %t, %nt) : (!llvm.ptr, i64, i64) -> ()",
         "  llvm.return", "}",
     ]

@@ -17,12 +17,13 @@ Two steps, because a thread pool needs a C function pointer and one `void *` of 
    applies and no second pool competes for the cores. The JIT resolves the GOMP symbols
    from torch's libgomp (runtime/cpu.py passes it as a shared library).
 
-Each thread runs one contiguous share, in one call (a row-split matmul packs B once per
-thread), sized by weights the launcher learns from when the threads finish (Note [balanced
-thread shares]). Threads taking chunks of the iterations from a shared atomic counter
-instead (4 per thread, for fused loops, transposes and column-split matmuls) were measured
-slower than equal shares: a GPT-2 block 5.93 -> 6.23 ms, its training step 21.86 -> 22.07
-ms (bench/variants.py).
+Each thread runs one contiguous share, sized by weights the launcher learns from when the
+threads finish (Note [balanced thread shares]), in one call where a call packs an operand
+for its whole range (a row-split matmul packs B once per thread), else in chunks of which
+another thread may take the last ones (Note [stolen tails]). Threads taking every chunk
+from one shared atomic counter instead (4 per thread, for fused loops, transposes and
+column-split matmuls) had been measured slower than equal shares: a GPT-2 block 5.93 ->
+6.23 ms, its training step 21.86 -> 22.07 ms (bench/variants.py).
 """
 
 from __future__ import annotations
@@ -117,6 +118,9 @@ def _captures(op) -> list[ir.Value]:
 
 
 NOALIAS = "dynamlir.noalias_pointers"
+# On an outlined kernel whose threads must each run one range, in one call (Note [stolen
+# tails], lowering/cpu_omp_launch.py).
+WHOLE_SHARES = "dynamlir.whole_shares"
 
 
 def mark_noalias(fn, args: list[ir.Value]) -> None:
@@ -170,11 +174,12 @@ class SharedKernels:
         self.functions: dict = {}
 
     def call(self, key, threads: tuple[ir.Value, ir.Value, ir.Value], operands: list[ir.Value],
-             build, general: bool = False) -> None:
+             build, general: bool = False, whole_shares: bool = False) -> None:
         """Call the kernel for `key` over threads = (lo, hi, step) at the current insertion
         point, emitting it first with `build(lo, hi, *operands as arguments)` if it is new.
         With `general`, the kernel takes its memrefs with dynamic sizes and strides
-        (general_memref_type) and serves every shape; the call casts its operands."""
+        (general_memref_type) and serves every shape; the call casts its operands. With
+        `whole_shares`, each thread runs its share in one call (Note [stolen tails])."""
         types = [general_memref_type(v.type) if general and isinstance(v.type, ir.MemRefType)
                  else v.type for v in operands]
         full_key = (key, tuple(str(t) for t in types))
@@ -189,6 +194,8 @@ class SharedKernels:
                 args = list(entry.arguments)
                 build(args[0], args[1], *args[3:])
                 func.ReturnOp([])
+            if whole_shares:
+                fn.attributes[WHOLE_SHARES] = ir.UnitAttr.get()
             self.functions[full_key] = fn
         mark_noalias(fn, operands)
         args = [memref.cast(t, v) if t != v.type else v for t, v in zip(types, operands)]
@@ -337,12 +344,14 @@ def dispatch_parallel_calls(module: ir.Operation) -> int:
     arg_types: dict[str, list[str]] = {}
     for op, callee in calls:
         arg_types.setdefault(callee, [str(v.type) for v in op.operands])
+    whole = {fn.operation.attributes["sym_name"].value for fn in body.operations
+             if fn.operation.name == "llvm.func" and WHOLE_SHARES in fn.operation.attributes}
     # The launchers parse on their own, with declarations of what they call; declarations
     # of functions the module already has are not moved into it.
     runtime = [decl for sym, decl in RUNTIME_DECLS.items() if sym not in names]
     present = [decl for sym, decl in RUNTIME_DECLS.items() if sym in names]
     present += [f"llvm.func @{n}({', '.join(ts)})" for n, ts in arg_types.items()]
-    texts = runtime + [launcher_text(n, ts) for n, ts in arg_types.items()]
+    texts = runtime + [launcher_text(n, ts, steal=n not in whole) for n, ts in arg_types.items()]
     if any(n in names for n in SHARES_DECLS):  # a module dispatched before has them all
         present += list(SHARES_DECLS.values())
     else:

@@ -18,7 +18,8 @@ from torch_mlir import ir
 N = 64  # iterations of the parallel loop
 SLOTS = N + 8  # out[i] counts runs of iteration i; out[N + t] thread t's iterations
 
-# @dynamlir_par_0(lo, hi, step, out, spin): out[i] += 1 for its i, out[N + t] = its count;
+# @dynamlir_par_0(lo, hi, step, out, spin): out[i] += 1 for its i, out[N + t] += its count
+# (a thread may run several ranges: Note [stolen tails]);
 # thread 0 also busy-waits `spin` cycles per iteration (the cycle counter, which LLVM cannot
 # optimize away). The entry (C interface: pointers to its arguments) runs it over [0, N).
 KERNEL = f"""
@@ -54,7 +55,9 @@ llvm.func @dynamlir_par_0(%lo: i64, %hi: i64, %step: i64, %out: !llvm.ptr, %spin
   %count = llvm.sub %hi, %lo : i64
   %slot = llvm.add %n, %t : i64
   %q = llvm.getelementptr %out[%slot] : (!llvm.ptr, i64) -> !llvm.ptr, i64
-  llvm.store %count, %q : i64, !llvm.ptr
+  %ran = llvm.load %q : !llvm.ptr -> i64
+  %ran1 = llvm.add %ran, %count : i64
+  llvm.store %ran1, %q : i64, !llvm.ptr
   llvm.return
 }}
 llvm.func @_mlir_ciface_dynamlir_entry(%out: !llvm.ptr, %spin_p: !llvm.ptr) {{
@@ -98,9 +101,24 @@ def compiled_kernel(tmp_path):
     return run
 
 
+def test_slow_threads_tail_is_stolen(tmp_path, two_threads, monkeypatch):
+    """Note [stolen tails]: on the first call (equal weights) thread 0 is slow; thread 1
+    runs its own half, then takes chunks off the end of thread 0's (two tenths of it at
+    most). Without stealing, the shares stay equal."""
+    run = compiled_kernel(tmp_path)
+    counts = run(100_000)  # thread 0 takes about 1 ms for its first 26 iterations
+    assert sum(counts) == N and N // 2 < counts[1] <= N // 2 + 2 * (N // 2 // 10), counts
+    from dynamlir.lowering import cpu_omp_launch
+
+    monkeypatch.setattr(cpu_omp_launch, "STEAL", False)
+    (tmp_path / "static").mkdir()
+    run = compiled_kernel(tmp_path / "static")
+    assert run(100_000) == [N // 2, N // 2]
+
+
 def test_slow_thread_is_given_fewer_iterations(tmp_path, two_threads):
     run = compiled_kernel(tmp_path)
-    assert run(0) == [N // 2, N // 2]  # weights start equal
+    assert sum(run(0)) == N  # weights start equal (a thread that starts late may lose a tail)
     for _ in range(40):
         counts = run(20_000)  # thread 0: 20k cycles per iteration, thread 1: next to nothing
     assert sum(counts) == N

@@ -16,7 +16,7 @@
 // CHECK:       llvm.mlir.global internal @dynamlir_par_0_weights(dense<1024> : tensor<64xi64>) {{.*}} : !llvm.array<64 x i64>
 // CHECK-LABEL: llvm.func @dynamlir_par_0_launch(
 // CHECK:         %[[S:.*]] = llvm.alloca %{{.*}} x !llvm.struct<(i64, i64, i64, ptr, ptr)>
-// CHECK:         %[[ST:.*]] = llvm.alloca %{{.*}} x !llvm.struct<(array<64 x i64>, array<64 x i64>, i64, i64)>
+// CHECK:         %[[ST:.*]] = llvm.alloca %{{.*}} x !llvm.struct<(array<64 x i64>, array<64 x i64>, i64, i64, array<64 x i64>, array<64 x i64>, array<64 x i64>, array<64 x i64>)>
 // CHECK:         %[[G:.*]] = llvm.mlir.addressof @dynamlir_par_0_weights
 // CHECK-NEXT:    llvm.call @dynamlir_shares_prepare(%[[ST]], %[[G]])
 // CHECK-NEXT:    %[[THUNK:.*]] = llvm.mlir.addressof @dynamlir_par_0_thunk
@@ -28,9 +28,27 @@
 // CHECK:         %[[NT:.*]] = llvm.sext
 // CHECK:         %[[B0:.*]] = llvm.call @dynamlir_shares_bound(%{{.*}}, %[[T]], %[[NT]], %{{.*}})
 // CHECK:         %[[B1:.*]] = llvm.call @dynamlir_shares_bound(
+// Loops of 2^31 iterations or more and teams over 64 threads run their shares as they are;
+// the others publish them and take chunks (Note [stolen tails]).
+// CHECK:         llvm.cond_br %{{.*}}, ^[[OWN:.*]], ^[[STATIC:[^ ]*]]
+// CHECK:       ^[[STATIC]]:
 // CHECK:         llvm.intr.smin
+// CHECK-NEXT:    llvm.call @dynamlir_par_0(
+// CHECK-NEXT:    llvm.br ^[[DONE:.*]]
+// CHECK:       ^[[OWN]]:
+// CHECK-NEXT:    llvm.call @dynamlir_shares_own(%{{.*}}, %[[T]], %[[B0]], %[[B1]])
+// CHECK-NEXT:    llvm.br ^[[NEXT:.*]]
+// CHECK:       ^[[NEXT]]:
+// CHECK-NEXT:    %[[CHUNK:.*]] = llvm.call @dynamlir_shares_next(%{{.*}}, %[[T]], %[[NT]])
+// CHECK:         %[[C0:.*]] = llvm.lshr %[[CHUNK]]
+// CHECK-NEXT:    %[[C1:.*]] = llvm.and %[[CHUNK]]
+// CHECK-NEXT:    %[[EMPTY:.*]] = llvm.icmp "eq" %[[C0]], %[[C1]]
+// CHECK-NEXT:    llvm.cond_br %[[EMPTY]], ^[[DONE]], ^[[WORK:.*]]
+// CHECK:       ^[[WORK]]:
 // CHECK:         llvm.call @dynamlir_par_0(
-// CHECK:         llvm.call @dynamlir_shares_finish(%{{.*}}, %[[T]], %[[NT]])
+// CHECK-NEXT:    llvm.br ^[[NEXT]]
+// CHECK:       ^[[DONE]]:
+// CHECK-NEXT:    llvm.call @dynamlir_shares_finish(%{{.*}}, %[[T]], %[[NT]])
 // prepare copies the 64 weights, clears the team size and notes the cycle counter.
 // CHECK-LABEL: llvm.func @dynamlir_shares_prepare(
 // CHECK:         llvm.call_intrinsic "llvm.readcyclecounter"()
@@ -59,6 +77,18 @@
 // CHECK:         llvm.fptosi
 // CHECK-NEXT:    llvm.getelementptr
 // CHECK-NEXT:    llvm.store
+// own: the thread's range published as first << 32 | end, with a release store.
+// CHECK-LABEL: llvm.func @dynamlir_shares_own(
+// CHECK:         llvm.shl
+// CHECK-NEXT:    llvm.or
+// CHECK-NEXT:    llvm.getelementptr
+// CHECK-NEXT:    llvm.store %{{.*}} atomic release
+// next: a compare-and-swap on the thread's own range, then on the others'.
+// CHECK-LABEL: llvm.func @dynamlir_shares_next(
+// CHECK:         llvm.load %{{.*}} atomic acquire
+// CHECK:         llvm.cmpxchg %{{.*}} acq_rel acquire
+// CHECK:         llvm.load %{{.*}} atomic acquire
+// CHECK:         llvm.cmpxchg %{{.*}} acq_rel acquire
 llvm.func @dynamlir_par_0(%lo: i64, %hi: i64, %step: i64, %p: !llvm.ptr) {
   llvm.return
 }
@@ -115,6 +145,13 @@ llvm.func @dynamlir_shares_finish(%st: !llvm.ptr, %t: i64, %nt: i64) {
 llvm.func @dynamlir_shares_update(%st: !llvm.ptr, %g: !llvm.ptr, %n: i64) {
   llvm.return
 }
+llvm.func @dynamlir_shares_own(%st: !llvm.ptr, %t: i64, %b0: i64, %b1: i64) {
+  llvm.return
+}
+llvm.func @dynamlir_shares_next(%st: !llvm.ptr, %t: i64, %nt: i64) -> i64 {
+  %z = llvm.mlir.constant(0 : i64) : i64
+  llvm.return %z : i64
+}
 llvm.func @dynamlir_par_5(%lo: i64, %hi: i64, %step: i64) {
   llvm.return
 }
@@ -123,5 +160,26 @@ llvm.func @main() {
   %c1 = llvm.mlir.constant(1 : i64) : i64
   %c8 = llvm.mlir.constant(8 : i64) : i64
   llvm.call @dynamlir_par_5(%c0, %c8, %c1) : (i64, i64, i64) -> ()
+  llvm.return
+}
+
+// -----
+
+// A kernel that must run each thread's share in one call (a row-split matmul packs all of
+// B per call) is marked dynamlir.whole_shares: its thunk takes no chunks.
+// CHECK-LABEL: llvm.func @dynamlir_par_7_thunk(
+// CHECK-NOT:     llvm.call @dynamlir_shares_own
+// CHECK:         llvm.call @dynamlir_par_7(
+// CHECK-NOT:     llvm.call @dynamlir_shares_next
+// CHECK:         llvm.call @dynamlir_shares_finish(
+// CHECK-NEXT:    llvm.return
+llvm.func @dynamlir_par_7(%lo: i64, %hi: i64, %step: i64) attributes {dynamlir.whole_shares} {
+  llvm.return
+}
+llvm.func @main() {
+  %c0 = llvm.mlir.constant(0 : i64) : i64
+  %c1 = llvm.mlir.constant(1 : i64) : i64
+  %c8 = llvm.mlir.constant(8 : i64) : i64
+  llvm.call @dynamlir_par_7(%c0, %c8, %c1) : (i64, i64, i64) -> ()
   llvm.return
 }
