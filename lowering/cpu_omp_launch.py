@@ -101,6 +101,11 @@ def _gep(out: str, base: str, indices: str, typ: str, dynamic: bool = False) -> 
     return f"  {out} = llvm.getelementptr {base}[{indices}] : {types} -> !llvm.ptr, {typ}"
 
 
+def _put(tmp: str, indices: str, value: str) -> list[str]:
+    """Store i64 `value` at %st[indices] of a STATE (through address `tmp`)."""
+    return [_gep(tmp, "%st", indices, STATE, True), f"  llvm.store {value}, {tmp} : i64, !llvm.ptr"]
+
+
 def _helper(signature: str) -> str:
     """The opening line of a @dynamlir_shares_* function, kept out of its callers, and
     with OPTNONE_HELPERS not optimized by LLVM: a few scalar loops over at most 64 threads
@@ -130,10 +135,8 @@ def shares_text() -> str:
         "  %w = llvm.load %src : !llvm.ptr -> i64",
         _gep("%dst", "%st", "0, 0, %u", STATE, True),
         "  llvm.store %w, %dst : i64, !llvm.ptr",
-        _gep("%word", "%st", f"0, {WORDS}, %u", STATE, True),
-        "  llvm.store %zero, %word : i64, !llvm.ptr",
-        _gep("%handed", "%st", f"0, {ASSIGNED}, %u", STATE, True),
-        "  llvm.store %zero, %handed : i64, !llvm.ptr",
+        *_put("%word", f"0, {WORDS}, %u", "%zero"),
+        *_put("%handed", f"0, {ASSIGNED}, %u", "%zero"),
         "  %u1 = llvm.add %u, %one : i64",
         "  llvm.br ^copy(%u1 : i64) " + BACK_EDGE,
         "^done:",
@@ -284,12 +287,9 @@ def _steal_text() -> list[str]:
         "  %given = llvm.sub %b1, %b0 : i64",
         "  %c0 = llvm.sdiv %given, %parts : i64",
         "  %c = llvm.intr.smax(%c0, %one) : (i64, i64) -> i64",
-        _gep("%cp", "%st", f"0, {CHUNK}, %t", STATE, True),
-        "  llvm.store %c, %cp : i64, !llvm.ptr",
-        _gep("%ap", "%st", f"0, {ASSIGNED}, %t", STATE, True),
-        "  llvm.store %given, %ap : i64, !llvm.ptr",
-        _gep("%dp", "%st", f"0, {DONE}, %t", STATE, True),
-        "  llvm.store %zero, %dp : i64, !llvm.ptr",
+        *_put("%cp", f"0, {CHUNK}, %t", "%c"),
+        *_put("%ap", f"0, {ASSIGNED}, %t", "%given"),
+        *_put("%dp", f"0, {DONE}, %t", "%zero"),
         "  %hi = llvm.shl %b0, %thirty_two : i64",
         "  %w = llvm.or %hi, %b1 : i64",
         _gep("%wp", "%st", f"0, {WORDS}, %t", STATE, True),
