@@ -105,9 +105,15 @@ def test_slow_threads_tail_is_stolen(tmp_path, two_threads, monkeypatch):
     """Note [stolen tails]: on the first call (equal weights) thread 0 is slow; thread 1
     runs its own half, then takes chunks off the end of thread 0's (two tenths of it at
     most). Without stealing, the shares stay equal."""
-    run = compiled_kernel(tmp_path)
-    counts = run(100_000)  # thread 0 takes about 1 ms for its first 26 iterations
-    assert sum(counts) == N and N // 2 < counts[1] <= N // 2 + 2 * (N // 2 // 10), counts
+    # Thread 0 takes about 1 ms for its first 26 iterations. A fresh kernel each try (fresh
+    # weights); up to three tries, for a vCPU that stalls thread 1 for all of that time.
+    for attempt in range(3):
+        (tmp_path / str(attempt)).mkdir()
+        counts = compiled_kernel(tmp_path / str(attempt))(100_000)
+        assert sum(counts) == N and counts[1] <= N // 2 + 2 * (N // 2 // 10), counts
+        if counts[1] > N // 2:
+            break
+    assert counts[1] > N // 2, counts
     from dynamlir.lowering import cpu_omp_launch
 
     monkeypatch.setattr(cpu_omp_launch, "STEAL", False)
