@@ -150,7 +150,6 @@ class BoundEpilogue:
                 mapping[old] = res
         return mapping[ops[-1].operands[0]]
 
-
     def prefetch(self, rows: list[ir.Value], cols: list[ir.Value]) -> None:
         """Ask for the lines of the tile inputs that apply() will read at these rows and
         vector columns (Note [epilogue prefetches])."""

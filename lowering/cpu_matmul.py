@@ -131,8 +131,9 @@ block, so they pay only while C stays in L2. Each form therefore has its own blo
   input gradient (K = 256, the GELU backward its epilogue) took 7% longer in two blocks
   (1890 vs 1771 us per step), its C stored and read back between them.
 - B^T (bt) and big C: KC = 256. The forward products' kernels were within 2% at 64, 128 and
-  256, but the MLP's inference (2048-wide bt products) ran 11% slower in a paired run with
-  128; the 1024^3 matmul (4 MB of C) 6% slower with 128.
+  256, and 128 for B^T products with a small C was within noise on the block's steps and the
+  MLP's inference (paired, against a second copy of the same code: the MLP's runs carry a
+  first-variant bias of about 4%); the 1024^3 matmul (4 MB of C) was 6% slower with 128.
 Paired runs (bench/variants.py --paired, against KC 256 everywhere): the GPT-2 block's
 training step 2.5% and 2.7% faster (70 and 56 of 100 and 80 rounds), layer_norm(softmax(x @
 w)) 1.5% and 5%, the MLP's training step and the CNN within noise.
@@ -454,6 +455,7 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
 
         def row(r):
             ri = arith.addi(env[m], r)
+
             def column(c):
                 cj = arith.addi(env[n], c)
                 x = vector.load(vt, p["c"], index(p["dc"], {**env, m: ri, n: cj}))
