@@ -279,7 +279,7 @@ _ACQ = "atomic acquire {alignment = 8 : i64}"
 
 def _steal_text() -> list[str]:
     """@dynamlir_shares_own and @dynamlir_shares_next (Note [stolen tails])."""
-    take_lines = [
+    lines = [
         # own(state, t, b0, b1): publish [b0, b1) as thread t's range, with its chunk size.
         _helper("own(%st: !llvm.ptr, %t: i64, %b0: i64, %b1: i64)"), *_constants(),
         f"  %parts = llvm.mlir.constant({STEAL_PARTS} : i64) : i64",
@@ -371,7 +371,7 @@ def _steal_text() -> list[str]:
         "^none:",
         "  llvm.return %zero : i64", "}",
     ]
-    return take_lines
+    return lines
 
 
 def _ran_more(before: str, after: str) -> list[str]:
