@@ -602,7 +602,7 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
     # MR-row strips of A are copied once per thread into one contiguous buffer.
     a_strips = strip_k = None
     if a_k_major(p):
-        strip_k = arith.minsi(K, _c(kc))  # each strip holds MR x min(K, KC) elements
+        strip_k = arith.minsi(K, _c(kc))  # each strip holds MR x min(K, kc) elements
         length = arith.muli(arith.subi(m_main, row_lo), strip_k)
         a_strips = memref.alloc(ir.MemRefType.get([ir.ShapedType.get_dynamic_size()], elem), [length], [],
                                 alignment=ir.IntegerAttr.get(ir.IntegerType.get_signless(64), 64))

@@ -101,6 +101,24 @@ def _gep(out: str, base: str, indices: str, typ: str, dynamic: bool = False) -> 
     return f"  {out} = llvm.getelementptr {base}[{indices}] : {types} -> !llvm.ptr, {typ}"
 
 
+# A range [first, end) in one word (Note [stolen tails]); the functions that use these
+# define %thirty_two (and %low, to unpack).
+_HALVES = ["  %thirty_two = llvm.mlir.constant(32 : i64) : i64",
+           "  %low = llvm.mlir.constant(4294967295 : i64) : i64"]
+
+
+def _pack(out: str, first: str, end: str) -> list[str]:
+    """`out` = first << 32 | end."""
+    return [f"  {out}_high = llvm.shl {first}, %thirty_two : i64",
+            f"  {out} = llvm.or {out}_high, {end} : i64"]
+
+
+def _unpack(word: str, first: str, end: str) -> list[str]:
+    """`first` and `end` of the range in `word`."""
+    return [f"  {first} = llvm.lshr {word}, %thirty_two : i64",
+            f"  {end} = llvm.and {word}, %low : i64"]
+
+
 def _put(tmp: str, indices: str, value: str) -> list[str]:
     """Store i64 `value` at %st[indices] of a STATE (through address `tmp`)."""
     return [_gep(tmp, "%st", indices, STATE, True), f"  llvm.store {value}, {tmp} : i64, !llvm.ptr"]
@@ -283,15 +301,14 @@ def _steal_text() -> list[str]:
         # own(state, t, b0, b1): publish [b0, b1) as thread t's range, with its chunk size.
         _helper("own(%st: !llvm.ptr, %t: i64, %b0: i64, %b1: i64)"), *_constants(),
         f"  %parts = llvm.mlir.constant({STEAL_PARTS} : i64) : i64",
-        "  %thirty_two = llvm.mlir.constant(32 : i64) : i64",
+        _HALVES[0],
         "  %given = llvm.sub %b1, %b0 : i64",
         "  %c0 = llvm.sdiv %given, %parts : i64",
         "  %c = llvm.intr.smax(%c0, %one) : (i64, i64) -> i64",
         *_put("%cp", f"0, {CHUNK}, %t", "%c"),
         *_put("%ap", f"0, {ASSIGNED}, %t", "%given"),
         *_put("%dp", f"0, {DONE}, %t", "%zero"),
-        "  %hi = llvm.shl %b0, %thirty_two : i64",
-        "  %w = llvm.or %hi, %b1 : i64",
+        *_pack("%w", "%b0", "%b1"),
         _gep("%wp", "%st", f"0, {WORDS}, %t", STATE, True),
         "  llvm.store %w, %wp atomic release {alignment = 8 : i64} : i64, !llvm.ptr",
         "  llvm.return", "}",
@@ -299,8 +316,7 @@ def _steal_text() -> list[str]:
         # the front of its own range (all but two chunks at first), else from the end of
         # another thread's; 0 when no range has any left.
         _helper("next(%st: !llvm.ptr, %t: i64, %nt: i64) -> i64"), *_constants(),
-        "  %thirty_two = llvm.mlir.constant(32 : i64) : i64",
-        "  %low = llvm.mlir.constant(4294967295 : i64) : i64",
+        *_HALVES,
         "  %two = llvm.mlir.constant(2 : i64) : i64",
         "  %three = llvm.mlir.constant(3 : i64) : i64",
         _gep("%wp", "%st", f"0, {WORDS}, %t", STATE, True),
@@ -310,8 +326,7 @@ def _steal_text() -> list[str]:
         "  llvm.br ^own",
         "^own:",
         f"  %w = llvm.load %wp {_ACQ} : !llvm.ptr -> i64",
-        "  %lo = llvm.lshr %w, %thirty_two : i64",
-        "  %hi = llvm.and %w, %low : i64",
+        *_unpack("%w", "%lo", "%hi"),
         '  %left = llvm.icmp "slt" %lo, %hi : i64',
         "  llvm.cond_br %left, ^own_take, ^steal(%zero : i64)",
         "^own_take:",
@@ -323,8 +338,7 @@ def _steal_text() -> list[str]:
         "  %want = llvm.select %first, %head, %c : i1, i64",
         "  %take = llvm.intr.smin(%want, %rem) : (i64, i64) -> i64",
         "  %lo1 = llvm.add %lo, %take : i64",
-        "  %lo1s = llvm.shl %lo1, %thirty_two : i64",
-        "  %w1 = llvm.or %lo1s, %hi : i64",
+        *_pack("%w1", "%lo1", "%hi"),
         "  %x = llvm.cmpxchg %wp, %w, %w1 acq_rel acquire {alignment = 8 : i64} : !llvm.ptr, i64",
         "  %ok = llvm.extractvalue %x[1] : !llvm.struct<(i64, i1)>",
         "  llvm.cond_br %ok, ^own_done, ^own",
@@ -332,8 +346,7 @@ def _steal_text() -> list[str]:
         "  %d = llvm.load %dp : !llvm.ptr -> i64",
         "  %d1 = llvm.add %d, %take : i64",
         "  llvm.store %d1, %dp : i64, !llvm.ptr",
-        "  %los = llvm.shl %lo, %thirty_two : i64",
-        "  %got = llvm.or %los, %lo1 : i64",
+        *_pack("%got", "%lo", "%lo1"),
         "  llvm.return %got : i64",
         # Another thread's range, from its end: its chunk size at most.
         "^steal(%u: i64):",
@@ -346,8 +359,7 @@ def _steal_text() -> list[str]:
         "^try:",
         _gep("%vp", "%st", f"0, {WORDS}, %u", STATE, True),
         f"  %vw = llvm.load %vp {_ACQ} : !llvm.ptr -> i64",
-        "  %vlo = llvm.lshr %vw, %thirty_two : i64",
-        "  %vhi = llvm.and %vw, %low : i64",
+        *_unpack("%vw", "%vlo", "%vhi"),
         '  %vleft = llvm.icmp "slt" %vlo, %vhi : i64',
         "  llvm.cond_br %vleft, ^rob, ^steal(%u1 : i64)",
         "^rob:",
@@ -356,8 +368,7 @@ def _steal_text() -> list[str]:
         "  %vrem = llvm.sub %vhi, %vlo : i64",
         "  %vtake = llvm.intr.smin(%vc, %vrem) : (i64, i64) -> i64",
         "  %vhi1 = llvm.sub %vhi, %vtake : i64",
-        "  %vlos = llvm.shl %vlo, %thirty_two : i64",
-        "  %vw1 = llvm.or %vlos, %vhi1 : i64",
+        *_pack("%vw1", "%vlo", "%vhi1"),
         "  %vx = llvm.cmpxchg %vp, %vw, %vw1 acq_rel acquire {alignment = 8 : i64} : !llvm.ptr, i64",
         "  %vok = llvm.extractvalue %vx[1] : !llvm.struct<(i64, i1)>",
         "  llvm.cond_br %vok, ^robbed, ^try",
@@ -365,8 +376,7 @@ def _steal_text() -> list[str]:
         "  %vd = llvm.load %dp : !llvm.ptr -> i64",
         "  %vd1 = llvm.add %vd, %vtake : i64",
         "  llvm.store %vd1, %dp : i64, !llvm.ptr",
-        "  %vhis = llvm.shl %vhi1, %thirty_two : i64",
-        "  %vgot = llvm.or %vhis, %vhi : i64",
+        *_pack("%vgot", "%vhi1", "%vhi"),
         "  llvm.return %vgot : i64",
         "^none:",
         "  llvm.return %zero : i64", "}",
@@ -456,8 +466,8 @@ def launcher_text(name: str, arg_types: list[str], steal: bool = True) -> str:
                   "  llvm.call @dynamlir_shares_update(%st, %g, %n) : (!llvm.ptr, !llvm.ptr, i64) -> ()"]
     lines += ["  llvm.return", "}"]
 
-    # The thunk: thread t runs [bound(t), bound(t + 1)) of the n iterations, then records
-    # when it finished.
+    # The thunk: thread t runs [bound(t), bound(t + 1)) of the n iterations (in chunks, and
+    # then others' tails, when it steals), then records when it finished.
     lines += [f"llvm.func @{name}_thunk(%s: !llvm.ptr) {{"]
     for i, ty in enumerate(arg_types):
         lines += [_gep(f"%p{i}", "%s", f"0, {i}", struct), f"  %a{i} = llvm.load %p{i} : !llvm.ptr -> {ty}"]
@@ -475,6 +485,7 @@ def launcher_text(name: str, arg_types: list[str], steal: bool = True) -> str:
         "  %b0 = llvm.call @dynamlir_shares_bound(%st, %t, %nt, %n) : (!llvm.ptr, i64, i64, i64) -> i64",
         "  %b1 = llvm.call @dynamlir_shares_bound(%st, %t1, %nt, %n) : (!llvm.ptr, i64, i64, i64) -> i64",
     ]
+
     def call(tag: str) -> str:
         return f"  llvm.call @{name}(%lo{tag}, %hi{tag}, %a2{rest}) : ({', '.join(arg_types)}) -> ()"
 
@@ -496,10 +507,8 @@ def launcher_text(name: str, arg_types: list[str], steal: bool = True) -> str:
             "  llvm.br ^next",
             "^next:",
             "  %chunk = llvm.call @dynamlir_shares_next(%st, %t, %nt) : (!llvm.ptr, i64, i64) -> i64",
-            "  %thirty_two = llvm.mlir.constant(32 : i64) : i64",
-            "  %low = llvm.mlir.constant(4294967295 : i64) : i64",
-            "  %c0 = llvm.lshr %chunk, %thirty_two : i64",
-            "  %c1 = llvm.and %chunk, %low : i64",
+            *_HALVES,
+            *_unpack("%chunk", "%c0", "%c1"),
             '  %empty = llvm.icmp "eq" %c0, %c1 : i64',
             "  llvm.cond_br %empty, ^done, ^run",
             "^run:", *_iteration_range("%c0", "%c1", "_c"), call("_c"), "  llvm.br ^next",

@@ -36,16 +36,17 @@ block's GELU output, fc2's input; a layer norm's output, the next Linear's input
 saving it costs memory and no forward work. A value only the backward needs (an embedding
 gradient's one-hot of the indices) is still recomputed there: saving it would add a
 forward result, bigger than the indices it comes from. Views between the value and the
-contraction (reshape, permute, broadcast, slice) do not count: the contraction reads through them, or
-they are recomputed next to it, from the saved value. On the block's training step the
-backward no longer recomputes GELU(x) (erf over 512K floats, 230 us) and the two layer
-norms' outputs for the weight gradients of fc2, fc1 and qkv. Eager autograd saves the same
-values (each Linear keeps its input): the block's forward now saves 12.59 MB (9.44 MB before),
-against 12.61 MB of distinct storages that eager autograd saves. Paired runs of the step (bench/variants.py --paired
-100, against SAVE_CONTRACTION_OPERANDS off): 1.6% faster (73 of 100 rounds), and 1.3% in
-another run; saving GELU's output alone measured 0.8% (65 of 100). The MLP's training step
-(whose ReLU outputs are now saved) is unchanged (0.999). An earlier session had measured
-the rule neutral, when the kernels' other costs hid it.
+contraction (reshape, permute, broadcast, slice) do not count: the contraction reads
+through them, or they are recomputed next to it, from the saved value. On the block's
+training step the backward no longer recomputes GELU(x) (erf over 512K floats, 230 us) and
+the two layer norms' outputs for the weight gradients of fc2, fc1 and qkv. Eager autograd
+saves the same values (each Linear keeps its input): the block's forward now saves 12.59 MB
+(9.44 MB before), against 12.61 MB of distinct storages that eager autograd saves. Paired
+runs of the step (bench/variants.py --paired 100, against SAVE_CONTRACTION_OPERANDS off):
+1.6% faster (73 of 100 rounds), and 1.3% in another run; saving GELU's output alone
+measured 0.8% (65 of 100). The MLP's training step (whose ReLU outputs are now saved) is
+unchanged (0.999). An earlier session had measured the rule neutral, when the kernels'
+other costs hid it.
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ from ..dialects import ops_nn as N
 from ..dialects import ops_shape as S
 from ..dialects.tg import from_attr
 
+# Views: a contraction reads through them, or they are recomputed next to it (Note [values
+# a backward contraction reads]).
+VIEWS: tuple[type, ...] = (S.ReshapeOp, S.PermuteOp, S.BroadcastToOp, S.SliceOp)
 # Cheap, memory-bound ops that the backward may recompute (an allowlist: new ops are
 # not recomputable until listed here).
 RECOMPUTABLE: tuple[type, ...] = (
@@ -67,10 +71,7 @@ RECOMPUTABLE: tuple[type, ...] = (
     E.WhereOp,
     E.ConvertOp,
     E.ConstantOp,
-    S.ReshapeOp,
-    S.PermuteOp,
-    S.BroadcastToOp,
-    S.SliceOp,
+    *VIEWS,
     S.CatOp,
     S.DimSizeOp,
     N.IotaOp,
@@ -85,8 +86,6 @@ def recomputable(op) -> bool:
 CONTRACTIONS: tuple[type, ...] = (
     L.MmOp, L.BmmOp, L.MatmulOp, L.LinearOp, L.AddmmOp, N.ConvolutionOp,
 )
-# Views: a contraction reads through them (or they are recomputed next to it).
-VIEWS: tuple[type, ...] = (S.ReshapeOp, S.PermuteOp, S.BroadcastToOp, S.SliceOp)
 
 # Set to False to recompute values a backward contraction reads (bench/variants.py A/B runs).
 SAVE_CONTRACTION_OPERANDS = True
@@ -147,8 +146,8 @@ def min_cut_saved(g) -> list:
     for v in values:
         net.add(node[v], node[v] + 1, weight[v])
         op = g.producer.get(v)
-        forward_only = op is not None and op.operation in g.fwd_ops and not recomputable(op)
-        if v in primals or v in kept or forward_only:
+        not_recomputable = op is not None and op.operation in g.fwd_ops and not recomputable(op)
+        if v in primals or v in kept or not_recomputable:
             net.add(source, node[v], inf)
     for op in g.ops:
         fwd_inputs = [u for u in op.operands if u not in g.backward]
