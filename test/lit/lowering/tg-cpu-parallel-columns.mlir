@@ -1,14 +1,15 @@
 // RUN: dynamlir-opt %s --split-input-file --pass-pipeline='builtin.module(tg-cpu-parallel-columns)' | filecheck %s
 
 // Note [reductions over leading dims]: a sum over the leading dims (a bias's gradient) has
-// its parallel loop inside the reduction loops; it moves outward in blocks of 32 columns,
-// each keeping the reduction loops and a contiguous loop over its columns.
+// its parallel loop inside the reduction loops; it moves outward in blocks of columns (64
+// of 256: the widest block that leaves four), each keeping the reduction loops and a
+// contiguous loop over its columns.
 // CHECK-LABEL: func.func @bias_grad(
 // CHECK-SAME:      %[[X:.*]]: memref<4x128x256xf32>, %[[G:.*]]: memref<256xf32>)
-// CHECK-DAG:     %[[C32:.*]] = arith.constant 32 : index
+// CHECK-DAG:     %[[C64:.*]] = arith.constant 64 : index
 // CHECK-DAG:     %[[C256:.*]] = arith.constant 256 : index
-// CHECK:         scf.parallel (%[[COL:.*]]) = (%{{.*}}) to (%[[C256]]) step (%[[C32]]) {
-// CHECK:           %[[NEXT:.*]] = arith.addi %[[COL]], %[[C32]] : index
+// CHECK:         scf.parallel (%[[COL:.*]]) = (%{{.*}}) to (%[[C256]]) step (%[[C64]]) {
+// CHECK:           %[[NEXT:.*]] = arith.addi %[[COL]], %[[C64]] : index
 // CHECK:           %[[END:.*]] = arith.minsi %[[NEXT]], %[[C256]] : index
 // CHECK:           scf.for %[[B:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
 // CHECK-NEXT:        scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
@@ -35,6 +36,34 @@ func.func @bias_grad(%x: memref<4x128x256xf32>, %g: memref<256xf32>) {
         %a = memref.load %g[%j] : memref<256xf32>
         %s = arith.addf %v, %a : f32
         memref.store %s, %g[%j] : memref<256xf32>
+        scf.reduce
+      }
+    }
+  }
+  return
+}
+
+// -----
+
+// A fc1 bias's gradient (1024 columns) takes blocks of 128: each row's 512 bytes of a block
+// are read in one run, where 32 columns read 128 bytes from every 4 KB row.
+// CHECK-LABEL: func.func @wide_bias_grad(
+// CHECK-DAG:     %[[C128:.*]] = arith.constant 128 : index
+// CHECK-DAG:     %[[C1024:.*]] = arith.constant 1024 : index
+// CHECK:         scf.parallel (%{{.*}}) = (%{{.*}}) to (%[[C1024]]) step (%[[C128]]) {
+func.func @wide_bias_grad(%x: memref<4x64x1024xf32>, %g: memref<1024xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c64 = arith.constant 64 : index
+  %c1024 = arith.constant 1024 : index
+  scf.for %b = %c0 to %c4 step %c1 {
+    scf.for %t = %c0 to %c64 step %c1 {
+      scf.parallel (%j) = (%c0) to (%c1024) step (%c1) {
+        %v = memref.load %x[%b, %t, %j] : memref<4x64x1024xf32>
+        %a = memref.load %g[%j] : memref<1024xf32>
+        %s = arith.addf %v, %a : f32
+        memref.store %s, %g[%j] : memref<1024xf32>
         scf.reduce
       }
     }
