@@ -83,7 +83,13 @@ per k block, about 1/N of the FMAs' work. Measured with bench/variants.py (two p
 each): the GPT-2 block's training step 19.73 -> 19.53 ms (19.63/19.44 vs 19.79/19.66), the
 MLP's unchanged (15.27 vs 15.31 ms: its K = 64 keeps a strip's lines few); on the kernel
 alone (bench/matmul.py, tn, noisy) 1024x512x256 went from 0.77-0.84x to 0.85-0.92x of MKL,
-the other shapes within noise.
+the other shapes within noise. A strip pays only when several column tiles read it: with
+one (N <= NR, attention's P^T dO and dS^T Q, 16 x 128x128x64) the copy is a second pass
+over A for a single use: that product alone took 140 and 168 us packed against 106 and 139
+us reading A in place (2 threads, two phases; MKL 108 and 146 us), and in the GPT-2 block's
+training step the two took 144 + 152 us against 177 + 165 us (per-kernel timing, one
+process alternating). So A is read in place when N fits one column tile (A_T_MIN_TILES);
+the decision is a static fact, since the batched kernels are shape-general.
 
 Note [matmul kernel gap]
 ~~~~~~~~~~~~~~~~~~~~~~~~
@@ -169,6 +175,7 @@ SHAPE_GENERAL = True
 EPILOGUES = True
 # Copy a k-major A's row strips into a contiguous buffer per k block (Note [packed A^T]).
 PACK_A_T = True
+A_T_MIN_TILES = 2  # column tiles of C that must read a strip for the copy to pay
 
 
 @functools.lru_cache(maxsize=None)
@@ -350,7 +357,8 @@ def _for(lo, hi, step: int, body, iter_args=()):
 def static_facts(p: dict) -> dict[str, bool]:
     """What the operands' static types tell the kernel (Note [static tails], Note [shape-
     general kernels]): whole row tiles (M % MR == 0), only wide column tiles (N % (NV * VL)
-    == 0), whole VL blocks along k (K % VL == 0), and C streamed (Note [streaming stores])."""
+    == 0), whole VL blocks along k (K % VL == 0), C streamed (Note [streaming stores]) and
+    A^T's strips packed (Note [packed A^T])."""
     mr, nv, vl = tile_shape(ir.FloatType(p["elem"]).width)
     m, n, k = (_static_size(p, d) for d in (p["m"], p["n"], p["k"]))
     return {
@@ -358,12 +366,18 @@ def static_facts(p: dict) -> dict[str, bool]:
         "wide_only": n is not None and n % (nv * vl) == 0,
         "k_blocks": k is not None and k % vl == 0,
         "stream": streams_c(p),
+        "a_strips": a_k_major(p),
     }
 
 
 def a_k_major(p: dict) -> bool:
-    """A stored k-major (a weight gradient's X^T): its row strips are packed (Note [packed A^T])."""
-    return PACK_A_T and p["da"][-1] == p["m"] and _inner_stride(ir.MemRefType(p["a"].type)) == 1
+    """A stored k-major (a weight gradient's X^T) with more than one column tile of C to
+    read it: its row strips are packed (Note [packed A^T])."""
+    if not (PACK_A_T and p["da"][-1] == p["m"] and _inner_stride(ir.MemRefType(p["a"].type)) == 1):
+        return False
+    _, nv, vl = tile_shape(ir.FloatType(p["elem"]).width)
+    n = _static_size(p, p["n"])
+    return n is None or n >= A_T_MIN_TILES * nv * vl
 
 
 def block_k(p: dict) -> int:
@@ -601,7 +615,7 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
     # Note [packed A^T]: when A is stored k-major (a weight gradient's X^T), each k block's
     # MR-row strips of A are copied once per thread into one contiguous buffer.
     a_strips = strip_k = None
-    if a_k_major(p):
+    if facts["a_strips"]:
         strip_k = arith.minsi(K, _c(kc))  # each strip holds MR x min(K, kc) elements
         length = arith.muli(arith.subi(m_main, row_lo), strip_k)
         a_strips = memref.alloc(ir.MemRefType.get([ir.ShapedType.get_dynamic_size()], elem), [length], [],

@@ -168,10 +168,11 @@ func.func @small_c(%a: memref<512x64xf32>, %b: memref<64x1024xf32>, %c: memref<5
 // -----
 
 // Note [packed A^T]: A read k-major (a weight gradient's X^T) has each k block's 6-row
-// strips copied into one contiguous buffer, 6 floats per k; the micro-kernel broadcasts
-// from it, and the 5-row tail (35 = 5 x 6 + 5) still reads A itself.
+// strips copied into one contiguous buffer, 6 floats per k, which C's two column tiles
+// (32 = 2 x 16) read; the micro-kernel broadcasts from it, and the 5-row tail (35 = 5 x 6
+// + 5) still reads A itself.
 // CHECK-LABEL: func.func @packed_a_t(
-// CHECK-SAME:    %[[A:.*]]: memref<40x35xf32>, %{{.*}}: memref<40x16xf32>, %{{.*}}: memref<35x16xf32>)
+// CHECK-SAME:    %[[A:.*]]: memref<40x35xf32>, %{{.*}}: memref<40x32xf32>, %{{.*}}: memref<35x32xf32>)
 // CHECK:         %[[STRIPS:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xf32>
 // CHECK:         scf.for %[[K0:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
 // CHECK:           scf.for %[[K:.*]] = %[[K0]] to %{{.*}} step %{{.*}} {
@@ -185,8 +186,26 @@ func.func @small_c(%a: memref<512x64xf32>, %b: memref<64x1024xf32>, %c: memref<5
 #at = affine_map<(d0, d1, d2) -> (d2, d0)>
 #b = affine_map<(d0, d1, d2) -> (d2, d1)>
 #c = affine_map<(d0, d1, d2) -> (d0, d1)>
-func.func @packed_a_t(%a: memref<40x35xf32>, %b: memref<40x16xf32>, %c: memref<35x16xf32>) {
+func.func @packed_a_t(%a: memref<40x35xf32>, %b: memref<40x32xf32>, %c: memref<35x32xf32>) {
   linalg.matmul indexing_maps = [#at, #b, #c]
+      ins(%a, %b : memref<40x35xf32>, memref<40x32xf32>) outs(%c : memref<35x32xf32>)
+  return
+}
+
+// -----
+
+// With one column tile of C (N = 16) each strip would be read once: A is read in place.
+// CHECK-LABEL: func.func @a_t_one_column_tile(
+// CHECK-SAME:    %[[A:.*]]: memref<40x35xf32>, %{{.*}}: memref<40x16xf32>, %{{.*}}: memref<35x16xf32>)
+// CHECK-NOT:     memref.alloc(
+// CHECK:         memref.load %[[A]][%{{.*}}, %{{.*}}] : memref<40x35xf32>
+// CHECK:         vector.fma
+// CHECK-NOT:     memref.dealloc
+#at1 = affine_map<(d0, d1, d2) -> (d2, d0)>
+#b1 = affine_map<(d0, d1, d2) -> (d2, d1)>
+#c1 = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @a_t_one_column_tile(%a: memref<40x35xf32>, %b: memref<40x16xf32>, %c: memref<35x16xf32>) {
+  linalg.matmul indexing_maps = [#at1, #b1, #c1]
       ins(%a, %b : memref<40x35xf32>, memref<40x16xf32>) outs(%c : memref<35x16xf32>)
   return
 }
