@@ -244,12 +244,21 @@ def decompose_reduce_mean(op):
     return tg.div(total, tg.numel(x, dims))
 
 
+# Softmax scales its exponentials by the reciprocal of their sum, one division per row, as
+# ATen's CPU kernel does (x * (1 / sum)); a division per element kept the divider busy: a
+# causal softmax over 16 x 128 x 128 took 351 vs 305 us alone (1 thread) and 236 vs 218
+# us in the GPT-2 block's training step.
+SOFTMAX_RECIPROCAL = True
+
+
 @DECOMPOSE.register(R.SoftmaxOp)
 def decompose_softmax(op):
     # exp(x - max) keeps exp's argument <= 0: finite for any finite input.
     dim = op.dim.value
     shifted = tg.sub(op.input, tg.reduce_max(op.input, [dim], True))
     e = tg.exp(shifted)
+    if SOFTMAX_RECIPROCAL:
+        return tg.mul(e, tg.reciprocal(tg.reduce_sum(e, [dim], True)))
     return tg.div(e, tg.reduce_sum(e, [dim], True))
 
 

@@ -80,7 +80,8 @@ func.func @reduce_mean(%a0: tensor<?x4x5xf32>) -> tensor<4xf32> {
 // CHECK:         %[[D:.*]] = "tg.sub"(%[[X]], %[[M]])
 // CHECK:         %[[E:.*]] = "tg.exp"(%[[D]])
 // CHECK:         %[[S:.*]] = "tg.reduce_sum"(%[[E]]) {dims = [1], keepdim = true}
-// CHECK:         "tg.div"(%[[E]], %[[S]]) : (tensor<?x7xf32>, tensor<?x1xf32>) -> tensor<?x7xf32>
+// CHECK:         %[[I:.*]] = "tg.reciprocal"(%[[S]]) : (tensor<?x1xf32>) -> tensor<?x1xf32>
+// CHECK:         "tg.mul"(%[[E]], %[[I]]) : (tensor<?x7xf32>, tensor<?x1xf32>) -> tensor<?x7xf32>
 // CHECK-NOT:     "tg.softmax"
 // KEEP-LABEL:  func.func @softmax(
 // KEEP:          "tg.softmax"(%{{.*}}) {dim = 1 : i64} : (tensor<?x7xf32>) -> tensor<?x7xf32>
@@ -397,7 +398,7 @@ func.func @sdpa_causal(%a0: tensor<?x3x5x4xf32>, %a1: tensor<?x3x5x4xf32>, %a2: 
 // CHECK:         %[[S:.*]] = "tg.mul"(%{{.*}}, %[[SCALE]]) : (tensor<2x4x5xf32>, tensor<f32>) -> tensor<2x4x5xf32>
 // CHECK:         %[[NINF:.*]] = "tg.constant"() {value = dense<0xFF800000> : tensor<f32>}
 // CHECK:         %[[MS:.*]] = "tg.where"(%[[MASK]], %[[S]], %[[NINF]]) : (tensor<4x5xi1>, tensor<2x4x5xf32>, tensor<f32>) -> tensor<2x4x5xf32>
-// CHECK:         %[[P:.*]] = "tg.div"
+// CHECK:         %[[P:.*]] = "tg.mul"
 // CHECK:         %[[RM:.*]] = "tg.reduce_max"(%[[MS]]) {dims = [2], keepdim = true}
 // CHECK:         %[[EMPTY:.*]] = "tg.eq"(%[[RM]], %[[NINF]]) : (tensor<2x4x1xf32>, tensor<f32>) -> tensor<2x4x1xi1>
 // CHECK:         %[[P0:.*]] = "tg.where"(%[[EMPTY]], %{{.*}}, %[[P]])

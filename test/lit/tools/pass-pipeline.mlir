@@ -11,7 +11,8 @@
 // CHECK:         %[[D:.*]] = "tg.sub"(%[[X]], %[[M]])
 // CHECK:         %[[E:.*]] = "tg.exp"(%[[D]])
 // CHECK:         %[[S:.*]] = "tg.reduce_sum"(%[[E]]) {dims = [1], keepdim = true}
-// CHECK:         %[[R:.*]] = "tg.div"(%[[E]], %[[S]])
+// CHECK:         %[[I:.*]] = "tg.reciprocal"(%[[S]])
+// CHECK:         %[[R:.*]] = "tg.mul"(%[[E]], %[[I]])
 // CHECK:         return %[[R]]
 // CHECK-NOT:     "tg.softmax"
 
