@@ -24,6 +24,7 @@ from .cpu_matmul import rewrite_matmuls
 from .cpu_parallel import dispatch_parallel_calls, outline_parallel_loops
 from .cpu_transpose import rewrite_transposes
 from .registry import ops_named, register_pass, register_pipeline
+from .triangular_zeros import mark_triangular_zeros  # noqa: F401  (registers tg-mark-triangular-zeros)
 
 
 @register_pass("tg-cpu-matmul-kernels", parallel="outline big matmuls for tg-cpu-omp-dispatch")
@@ -236,6 +237,7 @@ register_pipeline(
 )
 register_pipeline(
     "tg-cpu-pipeline",
-    "tg-decompose{targets=cpu},tg-simplify,canonicalize,cse,tg-lower-to-linalg,tg-cpu-linalg-to-llvm",
+    "tg-decompose{targets=cpu},tg-mark-triangular-zeros,tg-simplify,canonicalize,cse,"
+    "tg-lower-to-linalg,tg-cpu-linalg-to-llvm",
     "the whole CPU flow: tg -> decomposed tg -> linalg -> LLVM dialect",
 )

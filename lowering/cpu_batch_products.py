@@ -58,6 +58,7 @@ from .cpu_conv import _producer
 from .cpu_matmul import _dims, contraction_maps
 from .registry import ops_named, register_pass
 from .to_linalg.common import _reassoc
+from .triangular_zeros import ATTRS as ZERO_ATTRS
 
 # Set to False to keep the transposes (bench/variants.py A/B runs).
 FOLD_BATCH_TRANSPOSES = True
@@ -182,6 +183,7 @@ def rewrite_batch_products(module: ir.Operation) -> int:
                 ir.ArrayAttr.get([ir.Attribute.parse(_PARALLEL)] * 4
                                  + [ir.Attribute.parse(_REDUCTION)]),
             )
+            _keep_zero_marks(op, generic.operation, swap)
             block = generic.regions[0].blocks.append(t.element_type, t.element_type, t.element_type)
             with ir.InsertionPoint(block):
                 x, y, acc = block.arguments
@@ -201,6 +203,17 @@ def rewrite_batch_products(module: ir.Operation) -> int:
             _erase_if_dead(value)
         count += 1
     return count
+
+
+def _keep_zero_marks(old: ir.Operation, new: ir.Operation, swap: bool) -> None:
+    """Carry Note [triangular zeros]'s marks (lowering/triangular_zeros.py) to the generic.
+    Exchanging the operands makes B^T the new A, so each mark moves to the other operand
+    and mirrors: B[k, n] == 0 for n - k > c is A'[m', k] == 0 for m' - k > c."""
+    for (side, kind), name in ZERO_ATTRS.items():
+        if name in old.attributes:
+            if swap:
+                side, kind = ("b" if side == "a" else "a"), ("below" if kind == "above" else "above")
+            new.attributes[ZERO_ATTRS[(side, kind)]] = old.attributes[name]
 
 
 def _kernel_layout(loops: list[list[int]]) -> bool:

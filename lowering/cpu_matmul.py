@@ -479,6 +479,18 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
 
         _for(_c(0), _c(rows), 1, row)
 
+    def nonzero_k(i, rows: int, j, cols: int, k0, k1):
+        """The part of [k0, k1) where the tile's rows of A and columns of B can both be
+        nonzero (Note [triangular zeros], lowering/triangular_zeros.py)."""
+        lo, hi = k0, k1
+        for (side, kind), c in sorted(p.get("zeros", {}).items()):
+            first, size = (i, rows) if side == "a" else (j, cols)
+            if (side, kind) in (("a", "above"), ("b", "below")):  # k <= last row/column + c
+                hi = arith.minsi(hi, arith.addi(first, _c(size + c)))
+            else:  # k >= first row/column - c
+                lo = arith.maxsi(lo, arith.subi(first, _c(c)))
+        return lo, hi
+
     def micro(env, rows: int, nvec: int, width: int, k0, k1, packed=None):
         vt = ir.VectorType.get([width], elem)
         i, j = env[m], env[n]
@@ -517,7 +529,8 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
             with ir.InsertionPoint(last.then_block):
                 epilogue.prefetch(rows_i, cols_j)
                 scf.YieldOp([])
-        loop = _for(k0, k1, 1, kbody, accs)
+        lo_k, hi_k = nonzero_k(i, rows, j, nvec * width, k0, k1)
+        loop = _for(lo_k, hi_k, 1, kbody, accs)
 
         def store(final: bool, **how):
             for r in range(rows):
@@ -847,6 +860,14 @@ def _split_dim(p: dict) -> str:
     return "n" if tiles >= 8 or (few_rows and tiles >= 2) else "m"
 
 
+def zero_marks(op) -> dict[tuple[str, str], int]:
+    """Note [triangular zeros]'s marks on a contraction: (operand, side) -> offset."""
+    from .triangular_zeros import ATTRS
+
+    attrs = op.operation.attributes
+    return {key: ir.IntegerAttr(attrs[name]).value for key, name in ATTRS.items() if name in attrs}
+
+
 def _static_work(p: dict) -> int:
     work = 1
     for key in ("a", "b", "c"):
@@ -877,6 +898,7 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
         if p is None:
             continue
         p["split"] = _split_dim(p)
+        p["zeros"] = zero_marks(op)
         k_size = ir.MemRefType(p["a"].type).shape[p["da"].index(p["k"])]
         found_init = find_init(op, p["c"]) if k_size > 0 else None  # K = 0 keeps C's writer
         if found_init is not None:
@@ -925,7 +947,7 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
                 key = ("matmul", p["form"], p["bt"], p["batch"], p["split"], p["kc"],
                        p["init"] and p["init"][0], tuple(p["da"]), tuple(p["db"]), tuple(p["dc"]),
                        tuple(sorted(p["facts"].items())) if general else None,
-                       epilogue and epilogue.signature)
+                       epilogue and epilogue.signature, tuple(sorted(p["zeros"].items())))
                 # Calls that pack all of B (row splits) or A^T's strips (Note [packed A^T])
                 # would pack them again for every stolen chunk (Note [stolen tails]).
                 whole = not p["batch"] and (p["split"] == "m" or a_k_major(p))

@@ -18,6 +18,7 @@ from ...dialects.registry import LOWER
 from ...dialects.tg import from_attr
 from ...dialects.types import element_type, shape_of
 from ..cpu_matmul import DOT_MAX_ROWS
+from ..triangular_zeros import ATTRS as ZERO_ATTRS
 from .common import dim, empty, fill, scalar_const, sizes_of
 
 
@@ -86,13 +87,25 @@ def _contract(lhs, rhs, init, batch: bool):
     return op(a_src or lhs, b_src or rhs, outs=[init], indexing_maps=maps)
 
 
+def _keep_zero_marks(op, result: ir.Value) -> ir.Value:
+    """Copy Note [triangular zeros]'s marks (lowering/triangular_zeros.py) from the tg
+    product to its linalg contraction; they are in terms of the product's loops, which the
+    in-place transposed forms keep. The swapped form exchanges its operands: no marks."""
+    owner = result.owner if isinstance(result, ir.Value) else None
+    if owner is not None and owner.operation.name in ("linalg.matmul", "linalg.batch_matmul"):
+        for name in ZERO_ATTRS.values():
+            if name in op.attributes:
+                owner.attributes[name] = op.attributes[name]
+    return result
+
+
 @LOWER.register(L.MmOp)
 def lower_mm(op):
     init = _zeros(op, [dim(op.lhs, 0), dim(op.rhs, 1)])
-    return _contract(op.lhs, op.rhs, init, batch=False)
+    return _keep_zero_marks(op, _contract(op.lhs, op.rhs, init, batch=False))
 
 
 @LOWER.register(L.BmmOp)
 def lower_bmm(op):
     init = _zeros(op, [dim(op.lhs, 0), dim(op.lhs, 1), dim(op.rhs, 2)])
-    return _contract(op.lhs, op.rhs, init, batch=True)
+    return _keep_zero_marks(op, _contract(op.lhs, op.rhs, init, batch=True))

@@ -268,3 +268,59 @@ def test_attention_products_read_heads_in_place(fresh_cache, monkeypatch):
         torch.testing.assert_close(torch.compile(f, backend="dynamlir")(x), f(x), rtol=1e-5, atol=1e-5)
     assert folded[0] == 2, folded  # both products of the forward
     _assert_grads_match(lambda x: f(x).pow(2).mean(), [x, qkv.weight, qkv.bias])
+
+
+@pytest.mark.parametrize("grad", [False, True])
+def test_causal_attention_products_skip_masked_terms(fresh_cache, monkeypatch, grad):
+    # Note [triangular zeros]: causal attention's P (and in the backward dS) is zero above
+    # the diagonal; the products reading them are marked and their kernels skip those
+    # terms. scaled_dot_product_attention(is_causal=True) and the GPT-2 block's tril mask,
+    # forward and gradients, against eager; a mask that depends on an input marks nothing.
+    from dynamlir.demo import Block
+    from dynamlir.lowering import triangular_zeros
+
+    from dynamlir.lowering import cpu_matmul
+
+    marked = _counting(monkeypatch, triangular_zeros, "mark_products")
+    kernels = []  # the marks each compiled product's kernel read
+    real_marks = cpu_matmul.zero_marks
+    monkeypatch.setattr(cpu_matmul, "zero_marks", lambda op: kernels.append(real_marks(op)) or kernels[-1])
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(2, 3, 37, 16, requires_grad=grad) for _ in range(3))
+
+    def sdpa(q, k, v):
+        return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+
+    got = _compiled(sdpa)(q, k, v)
+    torch.testing.assert_close(got, sdpa(q, k, v), rtol=1e-5, atol=1e-5)
+    if grad:
+        dq, dk, dv = torch.autograd.grad(got.sum(), (q, k, v))
+        want = torch.autograd.grad(sdpa(q, k, v).sum(), (q, k, v))
+        for g, w in zip((dq, dk, dv), want):
+            torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-5)
+    # P @ V; in training also P^T dO, dS K and Q^T dS (marked in the joint graph), each
+    # reaching its kernel.
+    assert max(marked) >= (4 if grad else 1), marked
+    assert sum(bool(m) for m in kernels) == (4 if grad else 1), kernels
+
+    marked.clear()
+    block = Block(d=32, heads=2)
+    x = torch.randn(2, 24, 32)
+    if grad:
+        _assert_grads_match(lambda x: block(x).pow(2).sum(), [x.requires_grad_(), *block.parameters()],
+                            atol=1e-4)
+    else:
+        with torch.no_grad():
+            torch.testing.assert_close(_compiled(block)(x), block(x), rtol=1e-5, atol=1e-5)
+    assert max(marked) >= (4 if grad else 1), marked
+
+    marked.clear()
+    mask = torch.rand(37, 37) > 0.5
+    mask[:, 0] = True  # every query keeps a key
+
+    def masked(q, k, v, mask):
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+
+    out = _compiled(masked)(q.detach(), k.detach(), v.detach(), mask)
+    torch.testing.assert_close(out, masked(q.detach(), k.detach(), v.detach(), mask), rtol=1e-5, atol=1e-5)
+    assert sum(marked) == 0, marked

@@ -250,3 +250,33 @@ func.func @row_dot(%x: memref<4x8x16xf32>, %y: memref<4x8x16xf32>, %out: memref<
   }
   return
 }
+
+// -----
+
+// Note [triangular zeros]: P is zero for k > m (causal attention's probabilities), so each
+// 6-row tile's k loop stops after its last row: at min(k block's end, first row + 6). A
+// mark on B (zero for n > k) starts each column tile's loop at its first column instead.
+// CHECK-LABEL: func.func @causal_pv(
+// CHECK:         scf.for %[[K0:.*]] = %{{.*}} to %{{.*}} step %c128{{.*}} {
+// CHECK:           %[[K1:.*]] = arith.minsi %{{.*}}, %{{.*}} : index
+// CHECK:           scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %c6{{.*}} {
+// CHECK:             %[[PAST:.*]] = arith.addi %[[I]], %c6{{.*}} : index
+// CHECK-NEXT:        %[[STOP:.*]] = arith.minsi %[[K1]], %[[PAST]] : index
+// CHECK:             scf.for %{{.*}} = %[[K0]] to %[[STOP]] step %{{.*}} iter_args(
+func.func @causal_pv(%p: memref<2x12x12xf32>, %v: memref<2x12x16xf32>, %o: memref<2x12x16xf32>) {
+  linalg.batch_matmul {dynamlir.zero_a_above = 0 : i64} ins(%p, %v : memref<2x12x12xf32>, memref<2x12x16xf32>) outs(%o : memref<2x12x16xf32>)
+  return
+}
+
+// -----
+
+// CHECK-LABEL: func.func @causal_b(
+// CHECK:         scf.for %[[K0:.*]] = %{{.*}} to %{{.*}} step %c128{{.*}} {
+// CHECK:           scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK:             %[[FIRST:.*]] = arith.subi %[[J]], %{{.*}} : index
+// CHECK:             %[[START:.*]] = arith.maxsi %[[K0]], %[[FIRST]] : index
+// CHECK:             scf.for %{{.*}} = %[[START]] to %{{.*}} step %{{.*}} iter_args(
+func.func @causal_b(%q: memref<2x8x12xf32>, %ds: memref<2x12x16xf32>, %o: memref<2x8x16xf32>) {
+  linalg.batch_matmul {dynamlir.zero_b_above = 0 : i64} ins(%q, %ds : memref<2x8x12xf32>, memref<2x12x16xf32>) outs(%o : memref<2x8x16xf32>)
+  return
+}
