@@ -207,12 +207,13 @@ def rewrite_batch_products(module: ir.Operation) -> int:
 
 def _keep_zero_marks(old: ir.Operation, new: ir.Operation, swap: bool) -> None:
     """Carry Note [triangular zeros]'s marks (lowering/triangular_zeros.py) to the generic.
-    Exchanging the operands makes B^T the new A, so each mark moves to the other operand
-    and mirrors: B[k, n] == 0 for n - k > c is A'[m', k] == 0 for m' - k > c."""
+    Exchanging the operands makes B^T the new A and C^T the new C, so each mark mirrors and
+    an operand's moves to the other one: B[k, n] == 0 for n - k > c is A'[m', k] == 0 for
+    m' - k > c."""
     for (side, kind), name in ZERO_ATTRS.items():
         if name in old.attributes:
             if swap:
-                side, kind = ("b" if side == "a" else "a"), ("below" if kind == "above" else "above")
+                side, kind = {"a": "b", "b": "a", "c": "c"}[side], ("below" if kind == "above" else "above")
             new.attributes[ZERO_ATTRS[(side, kind)]] = old.attributes[name]
 
 

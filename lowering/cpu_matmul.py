@@ -481,9 +481,16 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
 
     def nonzero_k(i, rows: int, j, cols: int, k0, k1):
         """The part of [k0, k1) where the tile's rows of A and columns of B can both be
-        nonzero (Note [triangular zeros], lowering/triangular_zeros.py)."""
+        nonzero, empty for a tile of C that no result reads (Note [triangular zeros],
+        lowering/triangular_zeros.py)."""
         lo, hi = k0, k1
         for (side, kind), c in sorted(p.get("zeros", {}).items()):
+            if side == "c":  # a tile no result reads: zeros, with no k loop
+                if p["init"] is not None and p["init"][0] == "zero":
+                    near, far = (j, arith.addi(i, _c(rows + c))) if kind == "above" else (i, arith.addi(j, _c(cols + c)))
+                    unread = arith.cmpi(arith.CmpIPredicate.sge, near, far)
+                    hi = arith.select(unread, lo, hi)
+                continue
             first, size = (i, rows) if side == "a" else (j, cols)
             if (side, kind) in (("a", "above"), ("b", "below")):  # k <= last row/column + c
                 hi = arith.minsi(hi, arith.addi(first, _c(size + c)))

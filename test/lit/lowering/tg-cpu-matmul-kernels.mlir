@@ -280,3 +280,22 @@ func.func @causal_b(%q: memref<2x8x12xf32>, %ds: memref<2x12x16xf32>, %o: memref
   linalg.batch_matmul {dynamlir.zero_b_above = 0 : i64} ins(%q, %ds : memref<2x8x12xf32>, memref<2x12x16xf32>) outs(%o : memref<2x8x16xf32>)
   return
 }
+
+// -----
+
+// A tile of C no result reads (n - m > 0 for all its entries: columns 16.. of rows 0..5)
+// runs no k loop: its end is its start, and it stores the zeros it starts from.
+// CHECK-LABEL: func.func @unread_scores(
+// CHECK:         scf.for %[[K0:.*]] = %{{.*}} to %{{.*}} step %c128{{.*}} {
+// CHECK:           scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK:             scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %c6{{.*}} {
+// CHECK:               %[[LAST:.*]] = arith.addi %[[I]], %c6{{.*}} : index
+// CHECK-NEXT:          %[[UNREAD:.*]] = arith.cmpi sge, %[[J]], %[[LAST]] : index
+// CHECK-NEXT:          %[[END:.*]] = arith.select %[[UNREAD]], %[[K0]], %{{.*}} : index
+// CHECK:               scf.for %{{.*}} = %[[K0]] to %[[END]] step %{{.*}} iter_args(
+func.func @unread_scores(%q: memref<2x12x8xf32>, %kt: memref<2x8x32xf32>, %s: memref<2x12x32xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%s : memref<2x12x32xf32>)
+  linalg.batch_matmul {dynamlir.unread_c_above = 0 : i64} ins(%q, %kt : memref<2x12x8xf32>, memref<2x8x32xf32>) outs(%s : memref<2x12x32xf32>)
+  return
+}

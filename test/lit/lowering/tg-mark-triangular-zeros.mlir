@@ -4,10 +4,15 @@
 // query i) is iota compares on constants, evaluated at compile time; where(mask, -inf, s)
 // then softmax makes P zero above the diagonal, so P @ V's A is zero for k > m, and P^T @
 // dO's A (P transposed) zero for k < m.
+// The scores Q K^T are selected away there (scaled first): unread above the diagonal.
 // CHECK-LABEL: func.func @causal(
+// CHECK:         "tg.bmm"(%{{.*}}, %{{.*}}) {dynamlir.unread_c_above = 0 : i64} : (tensor<2x8x4xf32>, tensor<2x4x8xf32>)
 // CHECK:         "tg.bmm"(%{{.*}}, %{{.*}}) {dynamlir.zero_a_above = 0 : i64} : (tensor<2x8x8xf32>, tensor<2x8x4xf32>)
 // CHECK:         "tg.bmm"(%{{.*}}, %{{.*}}) {dynamlir.zero_a_below = 0 : i64} : (tensor<2x8x8xf32>, tensor<2x8x4xf32>)
-func.func @causal(%s: tensor<2x8x8xf32>, %v: tensor<2x8x4xf32>, %do: tensor<2x8x4xf32>) -> (tensor<2x8x4xf32>, tensor<2x8x4xf32>) {
+func.func @causal(%q: tensor<2x8x4xf32>, %kt: tensor<2x4x8xf32>, %v: tensor<2x8x4xf32>, %do: tensor<2x8x4xf32>) -> (tensor<2x8x4xf32>, tensor<2x8x4xf32>) {
+  %raw = "tg.bmm"(%q, %kt) : (tensor<2x8x4xf32>, tensor<2x4x8xf32>) -> tensor<2x8x8xf32>
+  %half = "tg.constant"() {value = dense<5.000000e-01> : tensor<f32>} : () -> tensor<f32>
+  %s = "tg.mul"(%raw, %half) : (tensor<2x8x8xf32>, tensor<f32>) -> tensor<2x8x8xf32>
   %true = "tg.constant"() {value = dense<true> : tensor<i1>} : () -> tensor<i1>
   %ones = "tg.broadcast_to"(%true) : (tensor<i1>) -> tensor<8x8xi1>
   %i = "tg.iota"(%ones) {dim = 0 : i64} : (tensor<8x8xi1>) -> tensor<8xi64>
@@ -96,4 +101,32 @@ func.func @row_fully_masked(%s: tensor<8x8xf32>, %v: tensor<8x4xf32>) -> tensor<
   %p = "tg.softmax"(%w) {dim = -1 : i64} : (tensor<8x8xf32>) -> tensor<8x8xf32>
   %o = "tg.mm"(%p, %v) : (tensor<8x8xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
   return %o : tensor<8x4xf32>
+}
+
+// -----
+
+// The backward's dP = dO V^T reaches the results only as P * dP and P * (dP - rowsum(P * dP))
+// (softmax's VJP): unread where P is zero. A second use that reads it everywhere (here
+// returned) leaves it unmarked.
+// CHECK-LABEL: func.func @probability_gradient(
+// CHECK:         "tg.bmm"(%{{.*}}, %{{.*}}) {dynamlir.unread_c_above = 0 : i64}
+// CHECK:         "tg.bmm"(%{{.*}}, %{{.*}}) : (tensor<2x8x4xf32>, tensor<2x4x8xf32>) -> tensor<2x8x8xf32>
+func.func @probability_gradient(%s: tensor<2x8x8xf32>, %do: tensor<2x8x4xf32>, %vt: tensor<2x4x8xf32>) -> (tensor<2x8x8xf32>, tensor<2x8x8xf32>) {
+  %true = "tg.constant"() {value = dense<true> : tensor<i1>} : () -> tensor<i1>
+  %ones = "tg.broadcast_to"(%true) : (tensor<i1>) -> tensor<8x8xi1>
+  %i = "tg.iota"(%ones) {dim = 0 : i64} : (tensor<8x8xi1>) -> tensor<8xi64>
+  %icol = "tg.reshape"(%i) : (tensor<8xi64>) -> tensor<8x1xi64>
+  %j = "tg.iota"(%ones) {dim = 1 : i64} : (tensor<8x8xi1>) -> tensor<8xi64>
+  %masked = "tg.gt"(%j, %icol) : (tensor<8xi64>, tensor<8x1xi64>) -> tensor<8x8xi1>
+  %ninf = "tg.constant"() {value = dense<0xFF800000> : tensor<f32>} : () -> tensor<f32>
+  %w = "tg.where"(%masked, %ninf, %s) : (tensor<8x8xi1>, tensor<f32>, tensor<2x8x8xf32>) -> tensor<2x8x8xf32>
+  %p = "tg.softmax"(%w) {dim = -1 : i64} : (tensor<2x8x8xf32>) -> tensor<2x8x8xf32>
+  %dp = "tg.bmm"(%do, %vt) : (tensor<2x8x4xf32>, tensor<2x4x8xf32>) -> tensor<2x8x8xf32>
+  %pdp = "tg.mul"(%dp, %p) : (tensor<2x8x8xf32>, tensor<2x8x8xf32>) -> tensor<2x8x8xf32>
+  %sum = "tg.reduce_sum"(%pdp) {dims = [-1], keepdim = true} : (tensor<2x8x8xf32>) -> tensor<2x8x1xf32>
+  %d = "tg.sub"(%dp, %sum) : (tensor<2x8x8xf32>, tensor<2x8x1xf32>) -> tensor<2x8x8xf32>
+  %ds = "tg.mul"(%p, %d) : (tensor<2x8x8xf32>, tensor<2x8x8xf32>) -> tensor<2x8x8xf32>
+  %dp2 = "tg.bmm"(%do, %vt) : (tensor<2x8x4xf32>, tensor<2x4x8xf32>) -> tensor<2x8x8xf32>
+  %ds2 = "tg.mul"(%p, %dp2) : (tensor<2x8x8xf32>, tensor<2x8x8xf32>) -> tensor<2x8x8xf32>
+  return %ds, %dp2 : tensor<2x8x8xf32>, tensor<2x8x8xf32>
 }
