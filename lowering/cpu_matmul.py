@@ -89,7 +89,12 @@ over A for a single use: that product alone took 140 and 168 us packed against 1
 us reading A in place (2 threads, two phases; MKL 108 and 146 us), and in the GPT-2 block's
 training step the two took 144 + 152 us against 177 + 165 us (per-kernel timing, one
 process alternating). So A is read in place when N fits one column tile (A_T_MIN_TILES);
-the decision is a static fact, since the batched kernels are shape-general.
+the decision is a static fact, since the batched kernels are shape-general. A product the
+threads split by columns (fc2's weight gradient, 16 column tiles) reads A in place too:
+there every thread copied every strip, and the copy made each thread's share one call
+(Note [stolen tails]); reading A in place, its threads' finishing times went from 277 to
+95 us apart and the kernel from 2078 to 2049 us (per kernel, in a slow phase of the
+machine; on the kernel alone 0.99x).
 
 Note [matmul kernel gap]
 ~~~~~~~~~~~~~~~~~~~~~~~~
@@ -176,6 +181,7 @@ EPILOGUES = True
 # Copy a k-major A's row strips into a contiguous buffer per k block (Note [packed A^T]).
 PACK_A_T = True
 A_T_MIN_TILES = 2  # column tiles of C that must read a strip for the copy to pay
+A_T_COLUMN_SPLITS = False  # column splits read A in place (Note [packed A^T])
 
 
 @functools.lru_cache(maxsize=None)
@@ -374,6 +380,8 @@ def a_k_major(p: dict) -> bool:
     """A stored k-major (a weight gradient's X^T) with more than one column tile of C to
     read it: its row strips are packed (Note [packed A^T])."""
     if not (PACK_A_T and p["da"][-1] == p["m"] and _inner_stride(ir.MemRefType(p["a"].type)) == 1):
+        return False
+    if not A_T_COLUMN_SPLITS and p.get("split") == "n":
         return False
     _, nv, vl = tile_shape(ir.FloatType(p["elem"]).width)
     n = _static_size(p, p["n"])
@@ -904,7 +912,10 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
         p = plan(op.opview)
         if p is None:
             continue
-        p["split"] = _split_dim(p)
+        # How the threads share an outlined product out; a product the calling thread runs
+        # alone has no split.
+        outlined = parallel and _static_work(p) >= MIN_WORK * 64
+        p["split"] = _split_dim(p) if outlined else None
         p["zeros"] = zero_marks(op)
         k_size = ir.MemRefType(p["a"].type).shape[p["da"].index(p["k"])]
         found_init = find_init(op, p["c"]) if k_size > 0 else None  # K = 0 keeps C's writer
@@ -913,7 +924,6 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
             writer.erase()
         # A shape-general kernel serves several products; an epilogue would give each its
         # own (Note [matmul epilogues]: an MLP's ReLUs gained nothing for a second kernel).
-        outlined = parallel and _static_work(p) >= MIN_WORK * 64
         general = SHAPE_GENERAL and p["form"] == "nn" and p["split"] == "m" and not p["bt"]
         epilogue = find_epilogue(op, p) if EPILOGUES and not (outlined and general) else None
         # With an epilogue the product runs where its consumer was (Note [matmul epilogues]).
