@@ -32,10 +32,12 @@ index, as one region {j - i > c} ("above") or {i - j > c} ("below"):
   an entry outside it (c >= 0), as exp(-inf) = 0 with a finite maximum; so do its
   decomposed steps, x - rowmax(x) and exp. A select between 0 and a value zero in a region
   is zero there too (scaled_dot_product_attention's guard for fully masked rows).
-- mul keeps either factor's zeros (0 * x = 0 for finite x; a non-finite x in those entries
-  still reaches every output through softmax's row sum dP * P, so skipping them changes
-  no result); a reshape that keeps the last two dims, or a permute of the leading ones,
-  keeps them; a permute that swaps the last two mirrors them (above <-> below).
+- mul keeps either factor's zeros (0 * x = 0 for finite x); a reshape that keeps the last
+  two dims, or a permute of the leading ones, keeps them; a permute that swaps the last two
+  mirrors them (above <-> below).
+Skipping assumes finite values where the zeros are: an infinite value of V or dO there
+(a key after the query) makes eager's softmax backward NaN through 0 * inf, and here, as
+in fused attention kernels (which skip masked blocks too), it does not reach the result.
 - mm/bmm record their operands' regions: A's (i, j) are (m, k), B's are (k, n); and their
   result's unread region, found through its uses: a select that takes the other value
   there, a multiply by a value zero there, or an elementwise op with a scalar or a row
