@@ -486,6 +486,16 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
             _for(_c(0), _c(cols), width, column)
 
         _for(_c(0), _c(rows), 1, row)
+        if epilogue.colsum is not None:  # Note [column sums in the epilogue]
+            def column_sum(c):
+                cj = arith.addi(env[n], c)
+                total = vector.load(vt, epilogue.colsum, [cj])
+                for r in range(rows):
+                    ri = env[m] if r == 0 else arith.addi(env[m], _c(r))
+                    total = arith.addf(total, vector.load(vt, target, [ri, cj]))
+                vector.store(total, epilogue.colsum, [cj])
+
+            _for(_c(0), _c(cols), width, column_sum)
 
     def nonzero_k(i, rows: int, j, cols: int, k0, k1):
         """The part of [k0, k1) where the tile's rows of A and columns of B can both be
@@ -926,6 +936,10 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
         # own (Note [matmul epilogues]: an MLP's ReLUs gained nothing for a second kernel).
         general = SHAPE_GENERAL and p["form"] == "nn" and p["split"] == "m" and not p["bt"]
         epilogue = find_epilogue(op, p) if EPILOGUES and not (outlined and general) else None
+        if epilogue is not None and epilogue.colsum is not None and p["split"] == "m":
+            epilogue = epilogue.without_colsum()  # threads share rows: their sums would race
+        if epilogue is not None and epilogue.colsum is not None:
+            epilogue.zero_colsum_first()
         # With an epilogue the product runs where its consumer was (Note [matmul epilogues]).
         with op.location, ir.InsertionPoint(op if epilogue is None else epilogue.generic):
             extra = []
@@ -974,6 +988,8 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
                 emit({**p, "epilogue": epilogue and epilogue.bind(extra)})
         op.erase()
         if epilogue is not None:
+            if epilogue.colsum is not None:
+                epilogue.drop_colsum_loop()
             epilogue.generic.erase()
         count += 1
     return count

@@ -525,6 +525,38 @@ def test_matmul_epilogues_match_eager_on_threads(name):
         torch.set_num_threads(old)
 
 
+def test_bias_gradient_sums_in_the_epilogue(monkeypatch):
+    """Note [column sums in the epilogue]: in a GELU MLP's backward, fc1's bias gradient
+    (the column sums of dH = (dY W2) * gelu'(h)) is summed by dH's kernel, whose threads
+    split dH's columns; gradients match eager on 1-3 threads."""
+    from dynamlir.lowering import cpu_epilogue
+
+    fused = []
+    real = cpu_epilogue.Epilogue.drop_colsum_loop
+    monkeypatch.setattr(cpu_epilogue.Epilogue, "drop_colsum_loop",
+                        lambda self: fused.append(1) or real(self))
+    torch.manual_seed(0)
+    fc1, fc2 = torch.nn.Linear(64, 256), torch.nn.Linear(256, 64)
+    x = torch.randn(4, 50, 64, requires_grad=True)
+    params = [x, *fc1.parameters(), *fc2.parameters()]
+
+    def f(x):
+        return fc2(F.gelu(fc1(x))).pow(2).sum()
+
+    want = torch.autograd.grad(f(x), params)
+    old = torch.get_num_threads()
+    try:
+        for threads in (1, 2, 3):
+            torch.set_num_threads(threads)
+            torch._dynamo.reset()
+            got = torch.autograd.grad(torch.compile(f, backend="dynamlir")(x), params)
+            for g, w in zip(got, want):
+                torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-3)
+    finally:
+        torch.set_num_threads(old)
+    assert fused, "fc1's bias gradient was not summed in dH's kernel"
+
+
 def test_matmul_epilogue_replaces_the_consumer_loop():
     """fc1 + GELU lowers to one kernel: no loop nest of its own is left for the GELU."""
     text = """module {

@@ -165,3 +165,42 @@ func.func @reader_between(%a: memref<24x32xf32>, %b: memref<32x16xf32>, %dy: mem
   memref.dealloc %c : memref<24x16xf32>
   return
 }
+
+// -----
+
+// Note [column sums in the epilogue]: a bias's gradient sums D over its rows right after
+// the consumer. The kernel adds each stored tile's rows into it (after zeroing it, the
+// fill moved ahead of the kernel) and the summing loop goes.
+// CHECK-LABEL: func.func @column_sums(
+// CHECK-SAME:    %{{.*}}: memref<24x32xf32>, %{{.*}}: memref<32x16xf32>, %{{.*}}: memref<24x16xf32>, %[[D:.*]]: memref<24x16xf32>, %[[G:.*]]: memref<16xf32>)
+// CHECK:         linalg.fill ins(%{{.*}} : f32) outs(%[[G]] : memref<16xf32>)
+// CHECK-NOT:     linalg.generic
+// CHECK:         vector.fma
+// CHECK:         %[[OLD:.*]] = vector.load %[[G]][%[[J:.*]]] : memref<16xf32>, vector<8xf32>
+// CHECK-NEXT:    %[[R0:.*]] = vector.load %[[D]][%{{.*}}, %[[J]]] : memref<24x16xf32>, vector<8xf32>
+// CHECK-NEXT:    %[[S0:.*]] = arith.addf %[[OLD]], %[[R0]] : vector<8xf32>
+// CHECK:         vector.store %{{.*}}, %[[G]][%[[J]]] : memref<16xf32>, vector<8xf32>
+// CHECK-NOT:     linalg.generic
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#col = affine_map<(d0, d1) -> (d1)>
+func.func @column_sums(%a: memref<24x32xf32>, %b: memref<32x16xf32>, %x: memref<24x16xf32>, %d: memref<24x16xf32>, %g: memref<16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c = memref.alloc() : memref<24x16xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<24x16xf32>)
+  linalg.matmul ins(%a, %b : memref<24x32xf32>, memref<32x16xf32>) outs(%c : memref<24x16xf32>)
+  linalg.generic {indexing_maps = [#id2, #id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%c, %x : memref<24x16xf32>, memref<24x16xf32>) outs(%d : memref<24x16xf32>) {
+  ^bb0(%in: f32, %in_x: f32, %out: f32):
+    %m = arith.mulf %in, %in_x : f32
+    linalg.yield %m : f32
+  }
+  linalg.fill ins(%zero : f32) outs(%g : memref<16xf32>)
+  linalg.generic {indexing_maps = [#id2, #col], iterator_types = ["reduction", "parallel"]}
+      ins(%d : memref<24x16xf32>) outs(%g : memref<16xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %s = arith.addf %in, %acc : f32
+    linalg.yield %s : f32
+  }
+  memref.dealloc %c : memref<24x16xf32>
+  return
+}
