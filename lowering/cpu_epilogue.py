@@ -125,7 +125,7 @@ class Epilogue:
         """This epilogue with D's column sums left to their own loop (a kernel whose
         threads split C's rows would race on them)."""
         return Epilogue(self.generic, self.kinds, self.inputs, self.out, self.keep_c,
-                        self.signature[:3])
+                        (*self.signature[:3], False))
 
     def zero_colsum_first(self) -> None:
         """Move the column sums' zero fill to the consumer's place, before the kernel that
