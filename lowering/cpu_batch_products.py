@@ -58,7 +58,7 @@ from .cpu_conv import _producer
 from .cpu_matmul import _dims, contraction_maps
 from .registry import ops_named, register_pass
 from .to_linalg.common import _reassoc
-from .triangular_zeros import ATTRS as ZERO_ATTRS
+from .triangular_zeros import ATTRS as ZERO_ATTRS, mirror
 
 # Set to False to keep the transposes (bench/variants.py A/B runs).
 FOLD_BATCH_TRANSPOSES = True
@@ -213,7 +213,7 @@ def _keep_zero_marks(old: ir.Operation, new: ir.Operation, swap: bool) -> None:
     for (side, kind), name in ZERO_ATTRS.items():
         if name in old.attributes:
             if swap:
-                side, kind = {"a": "b", "b": "a", "c": "c"}[side], ("below" if kind == "above" else "above")
+                side, kind = {"a": "b", "b": "a", "c": "c"}[side], mirror(kind)
             new.attributes[ZERO_ATTRS[(side, kind)]] = old.attributes[name]
 
 

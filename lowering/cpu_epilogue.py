@@ -121,12 +121,6 @@ class Epilogue:
             out.append(self.colsum)
         return out
 
-    def without_colsum(self) -> "Epilogue":
-        """This epilogue with D's column sums left to their own loop (a kernel whose
-        threads split C's rows would race on them)."""
-        return Epilogue(self.generic, self.kinds, self.inputs, self.out, self.keep_c,
-                        (*self.signature[:3], False))
-
     def zero_colsum_first(self) -> None:
         """Move the column sums' zero fill to the consumer's place, before the kernel that
         is emitted there accumulates into them."""
@@ -363,7 +357,8 @@ def find_epilogue(op, p: dict) -> Epilogue | None:
     dead = (isinstance(root.owner, ir.OpView) and root.owner.operation.name == "memref.alloc"
             and p["init"] is not None and _only_consumed_by(root, [op, consumer]))
     keep_c = not dead
-    colsum, colsum_ops = _column_sum(block_ops, consumer, out, n)
+    # Threads that share C's rows out would race on the column sums.
+    colsum, colsum_ops = _column_sum(block_ops, consumer, out, n) if p["split"] != "m" else (None, ())
     return Epilogue(consumer, kinds, inputs, out, keep_c,
                     (tuple(kinds), keep_c, signature, colsum is not None), colsum, colsum_ops)
 

@@ -160,6 +160,7 @@ from torch_mlir.dialects import arith, func, llvm, memref, scf, vector
 
 from .cpu_loop_hints import explicit_loop
 from .registry import ops_named
+from .triangular_zeros import ATTRS as ZERO_ATTRS
 
 # k blocks (Note [k blocks]): products with B^T or a C over SMALL_C_BYTES; with B as it
 # is; with A k-major.
@@ -377,8 +378,9 @@ def static_facts(p: dict) -> dict[str, bool]:
 
 
 def a_k_major(p: dict) -> bool:
-    """A stored k-major (a weight gradient's X^T) with more than one column tile of C to
-    read it: its row strips are packed (Note [packed A^T])."""
+    """A stored k-major (a weight gradient's X^T), in a kernel that is not split by columns
+    and has more than one column tile of C to read it: its row strips are packed (Note
+    [packed A^T])."""
     if not (PACK_A_T and p["da"][-1] == p["m"] and _inner_stride(ir.MemRefType(p["a"].type)) == 1):
         return False
     if not A_T_COLUMN_SPLITS and p.get("split") == "n":
@@ -887,10 +889,8 @@ def _split_dim(p: dict) -> str:
 
 def zero_marks(op) -> dict[tuple[str, str], int]:
     """Note [triangular zeros]'s marks on a contraction: (operand, side) -> offset."""
-    from .triangular_zeros import ATTRS
-
     attrs = op.operation.attributes
-    return {key: ir.IntegerAttr(attrs[name]).value for key, name in ATTRS.items() if name in attrs}
+    return {key: ir.IntegerAttr(attrs[name]).value for key, name in ZERO_ATTRS.items() if name in attrs}
 
 
 def _static_work(p: dict) -> int:
@@ -936,8 +936,6 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
         # own (Note [matmul epilogues]: an MLP's ReLUs gained nothing for a second kernel).
         general = SHAPE_GENERAL and p["form"] == "nn" and p["split"] == "m" and not p["bt"]
         epilogue = find_epilogue(op, p) if EPILOGUES and not (outlined and general) else None
-        if epilogue is not None and epilogue.colsum is not None and p["split"] == "m":
-            epilogue = epilogue.without_colsum()  # threads share rows: their sums would race
         if epilogue is not None and epilogue.colsum is not None:
             epilogue.zero_colsum_first()
         # With an epilogue the product runs where its consumer was (Note [matmul epilogues]).

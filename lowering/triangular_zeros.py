@@ -35,13 +35,13 @@ index, as one region {j - i > c} ("above") or {i - j > c} ("below"):
 - mul keeps either factor's zeros (0 * x = 0 for finite x); a reshape that keeps the last
   two dims, or a permute of the leading ones, keeps them; a permute that swaps the last two
   mirrors them (above <-> below).
-Skipping assumes finite values where the zeros are: an infinite value of V or dO there
-(a key after the query) makes eager's softmax backward NaN through 0 * inf, and here, as
-in fused attention kernels (which skip masked blocks too), it does not reach the result.
 - mm/bmm record their operands' regions: A's (i, j) are (m, k), B's are (k, n); and their
   result's unread region, found through its uses: a select that takes the other value
   there, a multiply by a value zero there, or an elementwise op with a scalar or a row
   broadcast, a reshape or a permute whose result is unread there, the same for every use.
+Skipping assumes finite values where the zeros are: an infinite value of V or dO there
+(a key after the query) makes eager's softmax backward NaN through 0 * inf, and here, as
+in fused attention kernels (which skip masked blocks too), it does not reach the result.
 The marks are discardable attributes: the lowering to linalg copies them onto the
 contraction, tg-cpu-fold-batch-transposes mirrors them when it exchanges the operands,
 and a pass that drops them only loses the skip. Measured on the GPT-2 block's training
@@ -181,7 +181,7 @@ class _Zeros:
         if perm[-2:] == [r - 2, r - 1]:
             self.zero[out] = (kind, c)
         elif perm[-2:] == [r - 1, r - 2]:
-            self.zero[out] = ("below" if kind == "above" else "above", c)
+            self.zero[out] = (mirror(kind), c)
 
     def _mm(self, op):
         lhs, rhs = op.operands[0], op.operands[1]
@@ -195,8 +195,8 @@ class _Zeros:
 
     _bmm = _mm
 
-    # Entries no result reads (backward, through the uses; the forward facts are complete
-    # for every value before its uses, which follow it in the block).
+    # Entries no result reads (backward, through the uses). A use's other operand defined
+    # after the product has no forward facts yet: such a use counts as reading everything.
 
     def _unread(self, v, depth: int = 0):
         """A region of `v` whose entries reach no result (selected away, or multiplied by a
@@ -237,7 +237,7 @@ class _Zeros:
             if region is None or perm[-2:] == [r - 2, r - 1]:
                 return region
             if perm[-2:] == [r - 1, r - 2]:
-                return ("below" if region[0] == "above" else "above", region[1])
+                return (mirror(region[0]), region[1])
         return None
 
     # Compile-time masks.
@@ -312,6 +312,11 @@ def _same_tail(out: ir.Value, shape) -> bool:
     """`shape`'s last two dims are `out`'s: a region found there lies on out's (i, j)."""
     so = shape_of(out)
     return len(shape) >= 2 and len(so) >= 2 and list(shape[-2:]) == list(so[-2:])
+
+
+def mirror(kind: str) -> str:
+    """The side of the diagonal a region moves to when the last two dims are swapped."""
+    return "below" if kind == "above" else "above"
 
 
 def _row_broadcast(v: ir.Value) -> bool:
