@@ -44,6 +44,12 @@ class ReduceOp(TGOp):
         return tensor_type(reduced_shape(shape_of(types[0]), dims, keepdim), element_type(types[0]))
 
 
+# On a float reduce_max whose result only shifts values that are then exponentiated and
+# summed (softmax, log_softmax): it may ignore NaNs (Note [shift-only max] in
+# lowering/to_linalg/reduce.py).
+SHIFT_ONLY = "dynamlir.shift_only"
+
+
 class ReduceSumOp(ReduceOp, name="reduce_sum", traits=PURE): ...
 class ReduceProdOp(ReduceOp, name="reduce_prod", traits=PURE): ...
 class ReduceMaxOp(ReduceOp, name="reduce_max", traits=PURE): ...

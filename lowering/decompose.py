@@ -251,11 +251,19 @@ def decompose_reduce_mean(op):
 SOFTMAX_RECIPROCAL = True
 
 
+def shift_max(x: ir.Value, dim: int) -> ir.Value:
+    """The row max that softmax and log_softmax subtract before exp, marked `shift_only`
+    (Note [shift-only max], lowering/to_linalg/reduce.py)."""
+    m = tg.reduce_max(x, [dim], True)
+    m.owner.attributes[R.SHIFT_ONLY] = ir.UnitAttr.get()
+    return m
+
+
 @DECOMPOSE.register(R.SoftmaxOp)
 def decompose_softmax(op):
     # exp(x - max) keeps exp's argument <= 0: finite for any finite input.
     dim = op.dim.value
-    shifted = tg.sub(op.input, tg.reduce_max(op.input, [dim], True))
+    shifted = tg.sub(op.input, shift_max(op.input, dim))
     e = tg.exp(shifted)
     if SOFTMAX_RECIPROCAL:
         return tg.mul(e, tg.reciprocal(tg.reduce_sum(e, [dim], True)))
@@ -266,7 +274,7 @@ def decompose_softmax(op):
 def decompose_log_softmax(op):
     # x - max - log(sum(exp(x - max))): the log-sum-exp trick.
     dim = op.dim.value
-    shifted = tg.sub(op.input, tg.reduce_max(op.input, [dim], True))
+    shifted = tg.sub(op.input, shift_max(op.input, dim))
     return tg.sub(shifted, tg.log(tg.reduce_sum(tg.exp(shifted), [dim], True)))
 
 

@@ -71,6 +71,29 @@ def test_fused_rows_gradients_match_eager():
         torch.testing.assert_close(g, r, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("fn", [lambda x: torch.softmax(x * 2, -1), lambda x: F.log_softmax(x, -1),
+                                lambda x: torch.softmax(x, 0), lambda x: F.cross_entropy(x, x.argmin(-1))],
+                         ids=["softmax", "log_softmax", "softmax_dim0", "cross_entropy"])
+def test_softmax_rows_with_nan_and_inf_match_eager(fn):
+    # Note [shift-only max]: the shifting max ignores NaNs, and the rows holding a NaN or an
+    # inf (or only -inf) come out NaN all the same, through exp and the row's sum.
+    nan, inf = float("nan"), float("inf")
+    torch.manual_seed(0)
+    x = torch.randn(9, 37)
+    x[1, 3] = nan
+    x[2, 5] = inf
+    x[3, :] = -inf
+    x[4, 7] = -inf
+    x[5, 0], x[5, 1] = nan, inf
+    x[6, 9], x[6, 10] = -inf, inf
+    x[7, 36] = nan
+    with torch.no_grad():
+        got = _compiled(fn)(x)
+    want = fn(x)
+    assert torch.isnan(want).any()
+    torch.testing.assert_close(got, want, equal_nan=True, rtol=2e-5, atol=2e-5)
+
+
 def test_long_row_sums_are_vectorized_partial_sums():
     # Row sums are reassociated into per-lane partial sums: on 100k elements of ~1e3 the
     # error against float64 is ~1.3e-6 relative, where one sequential float32 chain is off by

@@ -76,7 +76,9 @@ func.func @reduce_mean(%a0: tensor<?x4x5xf32>) -> tensor<4xf32> {
 
 // CHECK-LABEL: func.func @softmax(
 // CHECK-SAME:    %[[X:.*]]: tensor<?x7xf32>)
-// CHECK:         %[[M:.*]] = "tg.reduce_max"(%[[X]]) {dims = [1], keepdim = true} : (tensor<?x7xf32>) -> tensor<?x1xf32>
+// The max only shifts exp's argument: marked so that it may ignore NaNs (Note [shift-only
+// max], lowering/to_linalg/reduce.py).
+// CHECK:         %[[M:.*]] = "tg.reduce_max"(%[[X]]) {dims = [1], dynamlir.shift_only, keepdim = true} : (tensor<?x7xf32>) -> tensor<?x1xf32>
 // CHECK:         %[[D:.*]] = "tg.sub"(%[[X]], %[[M]])
 // CHECK:         %[[E:.*]] = "tg.exp"(%[[D]])
 // CHECK:         %[[S:.*]] = "tg.reduce_sum"(%[[E]]) {dims = [1], keepdim = true}
@@ -102,7 +104,7 @@ func.func @softmax(%a0: tensor<?x7xf32>) -> tensor<?x7xf32> {
 
 // CHECK-LABEL: func.func @log_softmax(
 // CHECK-SAME:    %[[X:.*]]: tensor<3x7xf32>)
-// CHECK:         %[[M:.*]] = "tg.reduce_max"(%[[X]]) {dims = [-1], keepdim = true}
+// CHECK:         %[[M:.*]] = "tg.reduce_max"(%[[X]]) {dims = [-1], dynamlir.shift_only, keepdim = true}
 // CHECK:         %[[D:.*]] = "tg.sub"(%[[X]], %[[M]])
 // CHECK:         %[[E:.*]] = "tg.exp"(%[[D]])
 // CHECK:         %[[S:.*]] = "tg.reduce_sum"(%[[E]]) {dims = [-1], keepdim = true}
@@ -344,7 +346,7 @@ func.func @nll_loss_weight(%a0: tensor<6x5xf32>, %a1: tensor<6xi64>, %a2: tensor
 
 // CHECK-LABEL: func.func @cross_entropy_smooth_weight(
 // CHECK-SAME:    %[[X:.*]]: tensor<?x5xf32>, %[[T:.*]]: tensor<?xi64>, %[[W:.*]]: tensor<5xf32>) -> tensor<f32>
-// CHECK:         %[[M:.*]] = "tg.reduce_max"(%[[X]]) {dims = [1], keepdim = true}
+// CHECK:         %[[M:.*]] = "tg.reduce_max"(%[[X]]) {dims = [1], dynamlir.shift_only, keepdim = true}
 // CHECK:         %[[D:.*]] = "tg.sub"(%[[X]], %[[M]])
 // CHECK:         %[[LOGP:.*]] = "tg.sub"(%[[D]], %{{.*}}) : (tensor<?x5xf32>, tensor<?x1xf32>) -> tensor<?x5xf32>
 // CHECK:         "tg.iota"(%[[LOGP]]) {dim = 1 : i64} : (tensor<?x5xf32>) -> tensor<5xi64>

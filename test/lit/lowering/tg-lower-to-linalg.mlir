@@ -74,6 +74,20 @@ func.func @reduce_max_keepdim(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
 
 // -----
 
+// A max that only shifts exp's argument (softmax's, Note [shift-only max]) ignores NaNs,
+// with flags that let LLVM vectorize it plainly; an unmarked one keeps maximumf above.
+// CHECK-LABEL: func.func @reduce_max_shift_only(
+// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]}
+// CHECK:           arith.maxnumf %{{.*}}, %{{.*}} fastmath<nnan,nsz> : f32
+// CHECK-NOT:       arith.maximumf
+// CHECK:         tensor.expand_shape
+func.func @reduce_max_shift_only(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
+  %0 = "tg.reduce_max"(%x) {dims = [1], keepdim = true, dynamlir.shift_only} : (tensor<4x8xf32>) -> tensor<4x1xf32>
+  return %0 : tensor<4x1xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @reduce_sum_all(
 // CHECK:         linalg.generic {{.*}} iterator_types = ["reduction", "reduction"]}
 // CHECK:         } -> tensor<f32>
