@@ -7,7 +7,7 @@
 
 // CHECK-LABEL: func.func @softmax(
 // CHECK-SAME:    %[[X:.*]]: tensor<2x8xf32>)
-// CHECK:         %[[M:.*]] = "tg.reduce_max"(%[[X]]) {dims = [1], keepdim = true}
+// CHECK:         %[[M:.*]] = "tg.reduce_max"(%[[X]]) {dims = [1], dynamlir.shift_only, keepdim = true}
 // CHECK:         %[[D:.*]] = "tg.sub"(%[[X]], %[[M]])
 // CHECK:         %[[E:.*]] = "tg.exp"(%[[D]])
 // CHECK:         %[[S:.*]] = "tg.reduce_sum"(%[[E]]) {dims = [1], keepdim = true}
