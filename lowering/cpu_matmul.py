@@ -96,6 +96,28 @@ there every thread copied every strip, and the copy made each thread's share one
 95 us apart and the kernel from 2078 to 2049 us (per kernel, in a slow phase of the
 machine; on the kernel alone 0.99x).
 
+Note [stolen rows read B in place]
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+A product split by rows packs every panel of B in every call, so its threads used to run
+their shares in one call each (Note [stolen tails], lowering/cpu_omp_launch.py): a stolen
+chunk would pack all of B again for a tenth of the rows. Without stealing, these kernels
+were the least balanced of a GPT-2 block's training step: its six row-split backward
+products' threads finished 10-15% of the kernel apart in slow phases of the machine, the
+stealing ones 4-7%. Where B's rows are contiguous along n (B as it is, and a weight
+gradient's dY), the micro-kernel can load B where it is, so a call of fewer than
+PACK_MIN_ROWS rows (a stolen chunk, or the tail chunks of a thread's own share) reads it
+in place and only bigger calls pack; both feed the same micro-kernel through one
+dynamically strided view (a run-time row stride: one more add per k step), so the kernel
+has no second copy to compile. These kernels now steal. Their A^T strips (Note [packed
+A^T]) are the call's rows only, so chunks copy no strip twice. B^T must be packed
+(transposed) to be read at all: those products (the forward's proj and fc2) keep whole
+shares.
+Measured in the block's training step (per-kernel GOMP regions, four variants alternating
+in one process, two runs in slow phases): the threads' finishing gaps summed over the step
+2175 -> 1540 us and 2368 -> 1564 us, the kernels' total time 0.9-1.5% lower. On the kernels
+alone, called back to back with the threads alike, the six were 2% slower (chunk calls,
+the in-place tails); reading B in place for every call costs 3% against packing.
+
 Note [matmul kernel gap]
 ~~~~~~~~~~~~~~~~~~~~~~~~
 Measured on a GPT-2 block's 12 Linear products with bench/matmul.py (2 threads), the
@@ -183,6 +205,9 @@ EPILOGUES = True
 PACK_A_T = True
 A_T_MIN_TILES = 2  # column tiles of C that must read a strip for the copy to pay
 A_T_COLUMN_SPLITS = False  # column splits read A in place (Note [packed A^T])
+# Note [stolen rows read B in place]: row-split calls of fewer rows read B unpacked.
+STOLEN_ROWS_IN_PLACE = True
+PACK_MIN_ROWS = 48
 
 
 @functools.lru_cache(maxsize=None)
@@ -519,6 +544,9 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
         return lo, hi
 
     def micro(env, rows: int, nvec: int, width: int, k0, k1, packed=None):
+        """One row tile's k loop; `packed` is None (B read through its indexing map) or
+        (buffer, its row of k0, its column of the tile's first column): the tile's packed
+        panel, or B itself (Note [stolen rows read B in place])."""
         vt = ir.VectorType.get([width], elem)
         i, j = env[m], env[n]
         rows_i = [i if r == 0 else arith.addi(i, _c(r)) for r in range(rows)]
@@ -536,8 +564,9 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
                 bs = [vector.load(vt, p["b"], index(p["db"], {**e, n: cols_j[v]}))
                       for v in range(nvec)]
             else:
-                row = arith.subi(kk, k0)
-                bs = [vector.load(vt, packed, [row, _c(v * width)]) for v in range(nvec)]
+                row = arith.addi(kk, shift)
+                bs = [vector.load(vt, packed[0], [row, arith.addi(packed[2], _c(v * width))])
+                      for v in range(nvec)]
             out = []
             at = None if strip is None else arith.addi(strip, arith.muli(kk, _c(mr)))
             for r in range(rows):
@@ -557,6 +586,7 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
                 epilogue.prefetch(rows_i, cols_j)
                 scf.YieldOp([])
         lo_k, hi_k = nonzero_k(i, rows, j, nvec * width, k0, k1)
+        shift = None if packed is None else arith.subi(packed[1], k0)  # buffer row of kk, - kk
         loop = _for(lo_k, hi_k, 1, kbody, accs)
 
         def store(final: bool, **how):
@@ -678,13 +708,38 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
         packed = None
         if p["bt"] and width > 1:
             pack_transposed(env, k0, k1, nvec)
-            packed = panel
+            packed = (panel, _c(0), _c(0))
+        elif nvec == nv and in_place is not None:
+            packed = packed_or_in_place(env, k0, k1)
         elif nvec == nv:
             pack(env, k0, k1, nvec)
-            packed = panel
+            packed = (panel, _c(0), _c(0))
         for lo, hi, rows in ((row_lo, m_main, mr), (m_main, row_hi, 1))[: 1 if full_rows else 2]:
             _for(lo, hi, rows, lambda i, rows=rows:
                  micro({**env, m: i}, rows, nvec, width, k0, k1, packed))
+
+    # Note [stolen rows read B in place]: a row-split call of few rows (a stolen chunk)
+    # reads B where it is; one of many packs each panel. Both feed the same micro-kernel,
+    # through one dynamically strided view.
+    in_place = None
+    if outer is not None and reads_b_in_place(p):
+        dyn = ir.ShapedType.get_dynamic_stride_or_offset()
+        view = ir.MemRefType.get([ir.ShapedType.get_dynamic_size()] * 2, elem,
+                                 ir.StridedLayoutAttr.get(dyn, [dyn, 1]))
+        few = arith.cmpi(arith.CmpIPredicate.slt, arith.subi(row_hi, row_lo), _c(PACK_MIN_ROWS))
+        in_place = (few, view, memref.cast(view, panel),
+                    p["b"] if p["b"].type == view else memref.cast(view, p["b"]))
+
+    def packed_or_in_place(env, k0, k1):
+        few, view, panel_view, b_view = in_place
+        idx = ir.IndexType.get()
+        branch = scf.IfOp(few, [view, idx, idx], has_else=True)
+        with ir.InsertionPoint(branch.then_block):
+            scf.YieldOp([b_view, k0, env[n]])
+        with ir.InsertionPoint(branch.else_block):
+            pack(env, k0, k1, nv)
+            scf.YieldOp([panel_view, _c(0), _c(0)])
+        return tuple(branch.results)
 
     # Tails a static size rules out are not emitted: LLVM cannot drop them when a thread's
     # range is a runtime argument, and each is a micro-kernel to compile (Note [static tails]).
@@ -718,6 +773,15 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
         memref.dealloc(a_strips)
     if streaming is not None:
         llvm.fence(ir.IntegerAttr.get(ir.IntegerType.get_signless(64), 7))  # seq_cst: mfence on x86
+
+
+def reads_b_in_place(p: dict) -> bool:
+    """Whether the row-split kernel of `p` reads B unpacked in calls of few rows, and so may
+    have its rows stolen (Note [stolen rows read B in place]): B's rows are contiguous
+    along n, as the micro-kernel loads them (B^T must be packed to be read at all), and
+    indexed (k, n)."""
+    return (STOLEN_ROWS_IN_PLACE and not p["batch"] and p.get("split") == "m" and not p["bt"]
+            and list(p["db"]) == [p["k"], p["n"]])
 
 
 def batch_count(p: dict) -> ir.Value:
@@ -978,8 +1042,12 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
                        tuple(sorted(p["facts"].items())) if general else None,
                        epilogue and epilogue.signature, tuple(sorted(p["zeros"].items())))
                 # Calls that pack all of B (row splits) or A^T's strips (Note [packed A^T])
-                # would pack them again for every stolen chunk (Note [stolen tails]).
-                whole = not p["batch"] and (p["split"] == "m" or a_k_major(p))
+                # would pack them again for every stolen chunk (Note [stolen tails]); row
+                # splits whose small calls read B in place do not (Note [stolen rows read B
+                # in place]), and their A^T strips are the call's rows only.
+                whole = not p["batch"] and (
+                    (p["split"] == "m" and not reads_b_in_place(p))
+                    or (p["split"] != "m" and a_k_major(p)))
                 kernels.call(key, (_c(0), outer, _c(step)), operands, build, general=general,
                              whole_shares=whole)
             else:

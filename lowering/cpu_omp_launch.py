@@ -50,7 +50,9 @@ all of B, a weight gradient A^T's strips) is marked dynamlir.whole_shares and ru
 share in one call: a chunk would pack it again. The same per-kernel timings with and
 without stealing: the imbalance of every kernel halved (qkv's forward 105 -> 52 us per
 step, fc1's 154 -> 71 us) and the stealing kernels took 2-6% less; row-split products, then
-still stealing, took 2-6% more, hence the mark. Paired whole steps with the vCPUs alike
+still stealing, took 2-6% more, hence the mark; those that can read B unpacked now do so
+in small calls and steal (Note [stolen rows read B in place], lowering/cpu_matmul.py),
+and only B^T products keep it. Paired whole steps with the vCPUs alike
 (bench/variants.py): the block's training 0.3-0.7% faster, its inference and the MLP
 within noise. Loops of 2^31 iterations or more and teams over MAX_THREADS keep their
 static shares.

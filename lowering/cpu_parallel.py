@@ -19,7 +19,7 @@ Two steps, because a thread pool needs a C function pointer and one `void *` of 
 
 Each thread runs one contiguous share, sized by weights the launcher learns from when the
 threads finish (Note [balanced thread shares]), in one call where a call packs an operand
-for its whole range (a row-split matmul packs B once per thread), else in chunks of which
+for its whole range (a row-split matmul with B^T packs all of B per thread), else in chunks of which
 another thread may take the last ones (Note [stolen tails]). Threads taking every chunk
 from one shared atomic counter instead (4 per thread, for fused loops, transposes and
 column-split matmuls) had been measured slower than equal shares: a GPT-2 block 5.93 ->

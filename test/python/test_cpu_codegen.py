@@ -482,6 +482,36 @@ def test_row_split_products_share_a_shape_general_kernel():
         torch.set_num_threads(old)
 
 
+@pytest.mark.parametrize("pack_min_rows", [48, 1 << 30], ids=["default", "all_in_place"])
+def test_stolen_row_chunks_read_b_in_place_and_match(fresh_cache, monkeypatch, pack_min_rows):
+    """Note [stolen rows read B in place]: row-split products (B as it is, and X^T dY with
+    its A^T strips) run in stealable chunks, the small ones reading B unpacked: with every
+    call reading B in place too, each matches torch on 1-3 threads, row tails (299 rows),
+    column tails (200 columns) and several k blocks (K = 300) included."""
+    from dynamlir.lowering import cpu_matmul
+
+    monkeypatch.setattr(cpu_matmul, "PACK_MIN_ROWS", pack_min_rows)
+    t = lambda *s: f"tensor<{'x'.join(map(str, s))}xf32>"  # noqa: E731
+    text = (f"module {{\n  func.func @main(%a: {t(768, 300)}, %b: {t(300, 64)}, %x: {t(512, 299)}, "
+            f"%dy: {t(512, 200)}) -> ({t(768, 64)}, {t(299, 200)}) {{\n"
+            f'    %0 = "tg.mm"(%a, %b) : ({t(768, 300)}, {t(300, 64)}) -> {t(768, 64)}\n'
+            f'    %xt = "tg.permute"(%x) {{perm = [1, 0]}} : ({t(512, 299)}) -> {t(299, 512)}\n'
+            f'    %1 = "tg.mm"(%xt, %dy) : ({t(299, 512)}, {t(512, 200)}) -> {t(299, 200)}\n'
+            f"    return %0, %1 : {t(768, 64)}, {t(299, 200)}\n  }}\n}}\n")
+    f = CpuFunction(text, [OutputSpec(torch.float32, (768, 64)), OutputSpec(torch.float32, (299, 200))])
+    a, b, x, dy = torch.randn(768, 300), torch.randn(300, 64), torch.randn(512, 299), torch.randn(512, 200)
+    old = torch.get_num_threads()
+    try:
+        for n in (1, 2, 3):
+            torch.set_num_threads(n)
+            for _ in range(3):  # later calls take the learned shares and steal differently
+                got, got_t = f(a, b, x, dy)
+                torch.testing.assert_close(got, a @ b, rtol=1e-4, atol=1e-4)
+                torch.testing.assert_close(got_t, x.t() @ dy, rtol=1e-4, atol=1e-4)
+    finally:
+        torch.set_num_threads(old)
+
+
 EPILOGUE_CASES = {
     # fc1 + GELU: K = 300 spans two k blocks, 299 rows a row tail, 200 columns a vector tail
     "linear_gelu": (lambda x, w, b, r: F.gelu(F.linear(x, w, b)), (299, 300), (200, 300)),

@@ -47,3 +47,34 @@ func.func @general(%a: memref<1536x128xf32>, %b: memref<128x16xf32>, %c: memref<
   linalg.matmul ins(%a3, %b2 : memref<770x256xf32>, memref<256x16xf32>) outs(%c3 : memref<770x16xf32>)
   return
 }
+
+// -----
+
+// Note [stolen rows read B in place]: a row-split kernel that reads B as it is takes no
+// whole shares, so that its rows can be stolen: a call of fewer than 48 rows reads B where
+// it is, a bigger one packs each panel, and both feed one micro-kernel through the same
+// dynamically strided view. With B^T the panel must be packed: that kernel keeps whole
+// shares.
+// CHECK-LABEL: func.func @stolen_rows(
+// CHECK:         call @[[NN:dynamlir_par_[0-9]+]](
+// CHECK:         call @[[BT:dynamlir_par_[0-9]+]](
+// CHECK:       func.func private @[[NN]](%[[LO:[^:]*]]: index, %[[HI:[^:]*]]: index, %{{[^:]*}}: index, %{{[^:]*}}: memref<?x?xf32, strided<[?, 1], offset: ?>>, %[[B:[^:]*]]: memref<?x?xf32, strided<[?, 1], offset: ?>>, %{{[^:]*}}: memref<?x?xf32, strided<[?, 1], offset: ?>>)
+// CHECK-NOT:     dynamlir.whole_shares
+// CHECK:         %[[PANEL:.*]] = memref.alloca() {alignment = 64 : i64} : memref<128x16xf32>
+// CHECK:         %[[ROWS:.*]] = arith.subi %[[HI]], %[[LO]] : index
+// CHECK:         %[[FEW:.*]] = arith.cmpi slt, %[[ROWS]], %c48 : index
+// CHECK:         %[[VIEW:.*]] = memref.cast %[[PANEL]] : memref<128x16xf32> to memref<?x?xf32, strided<[?, 1], offset: ?>>
+// CHECK:         scf.for %[[K0:.*]] = %{{.*}} step %c128 {
+// CHECK:           scf.for %[[J:.*]] = %{{.*}} step %c16 {
+// CHECK:             %[[SRC:.*]]:3 = scf.if %[[FEW]] -> (memref<?x?xf32, strided<[?, 1], offset: ?>>, index, index) {
+// CHECK-NEXT:          scf.yield %[[B]], %[[K0]], %[[J]]
+// CHECK:             } else {
+// CHECK:               vector.store %{{.*}}, %[[PANEL]]
+// CHECK:               scf.yield %[[VIEW]], %{{.*}}, %{{.*}}
+// CHECK:             vector.load %[[SRC]]#0[
+// CHECK:       func.func private @[[BT]]({{.*}}) attributes {{{.*}}dynamlir.whole_shares}
+func.func @stolen_rows(%a: memref<768x256xf32>, %b: memref<256x16xf32>, %c: memref<768x16xf32>, %w: memref<16x256xf32>) {
+  linalg.matmul ins(%a, %b : memref<768x256xf32>, memref<256x16xf32>) outs(%c : memref<768x16xf32>)
+  linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>] ins(%a, %w : memref<768x256xf32>, memref<16x256xf32>) outs(%c : memref<768x16xf32>)
+  return
+}
