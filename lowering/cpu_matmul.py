@@ -65,10 +65,16 @@ streamed C), which the caller computes from its static types, so a general kerne
 no more tails than a static one. Measured: the MLP's module went from 225 to 156 KB of
 LLVM IR and from 1.49 to 1.07 G instructions of LLVM (callgrind, deterministic; one kernel
 instead of three), with its latency unchanged (bench/variants.py: 5.181 vs 5.190 ms).
-The other kernels stay static, by measurement (bench/variants.py with private code
-objects and rotating rounds): general B^T-packing row-split kernels (a GPT-2 block's proj
-and fc2) made the block's inference 1.5%, 1.8% and 2.1% slower, general column-split ones
-(its qkv and fc1) 0.8% and 3.3% slower.
+Products split by columns that read B as it is are general too (GENERAL_COLUMN_SPLITS),
+unless an epilogue gives them a kernel of their own: an MLP's training step has five such
+products of three shapes, and its backward's module went from five kernels to two, its
+compile from 0.49-0.52 to 0.35-0.40 s (the first step 1.18-1.36 -> 1.03-1.21 s), with the
+step unchanged (bench/variants.py --paired 60, against a second copy of each: 1.000 and
+1.000 vs 0.995 and 0.984), and the GPT-2 block's training step as well (1.000, 1.000 vs
+0.999, 0.996). The B^T kernels stay static, by measurement (bench/variants.py with
+private code objects and rotating rounds): general B^T-packing row-split kernels (a GPT-2
+block's proj and fc2) made the block's inference 1.5%, 1.8% and 2.1% slower, general
+column-split ones (its qkv and fc1) 0.8% and 3.3% slower.
 
 Note [packed A^T]
 ~~~~~~~~~~~~~~~~~
@@ -199,6 +205,7 @@ STREAM_MIN_BYTES = 4 << 20
 # Row-split kernels take their operands with dynamic sizes and strides, so that products of
 # one form share one kernel whatever their shapes (Note [shape-general kernels]).
 SHAPE_GENERAL = True
+GENERAL_COLUMN_SPLITS = True  # and column-split ones without B^T or an epilogue
 # Apply a matmul's elementwise consumer in its kernel (Note [matmul epilogues]).
 EPILOGUES = True
 # Copy a k-major A's row strips into a contiguous buffer per k block (Note [packed A^T]).
@@ -1000,6 +1007,9 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
         # own (Note [matmul epilogues]: an MLP's ReLUs gained nothing for a second kernel).
         general = SHAPE_GENERAL and p["form"] == "nn" and p["split"] == "m" and not p["bt"]
         epilogue = find_epilogue(op, p) if EPILOGUES and not (outlined and general) else None
+        if (GENERAL_COLUMN_SPLITS and SHAPE_GENERAL and outlined and epilogue is None and p["form"] == "nn"
+                and p["split"] == "n" and not p["bt"]):
+            general = True
         if epilogue is not None and epilogue.colsum is not None:
             epilogue.zero_colsum_first()
         # With an epilogue the product runs where its consumer was (Note [matmul epilogues]).

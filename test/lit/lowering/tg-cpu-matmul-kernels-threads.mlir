@@ -1,22 +1,33 @@
 // RUN: env DYNAMLIR_VECTOR_BITS=256 dynamlir-opt %s --split-input-file --pass-pipeline='builtin.module(tg-cpu-matmul-kernels)' | filecheck %s
 
 // With threads, a big matmul becomes a call of @dynamlir_par_<n>(lo, hi, step, a, b, c)
-// over its column tiles (16 = 2 vectors of 8 lanes). Matmuls of the same types call the
-// same kernel (Note [shared kernels]); another shape gets its own.
+// over its column tiles (16 = 2 vectors of 8 lanes). Products split by columns that read B
+// as it is call one kernel on dynamic sizes and strides, whatever their shapes (Note
+// [shape-general kernels]); with B^T, matmuls of the same types call the same static
+// kernel (Note [shared kernels]) and another shape gets its own.
 // CHECK-LABEL: func.func @shared(
-// CHECK-SAME:    %[[A:[^:]*]]: memref<128x256xf32>, %[[B:[^:]*]]: memref<256x256xf32>, %[[C:[^:]*]]: memref<128x256xf32>, %[[A2:[^:]*]]: memref<128x256xf32>, %[[C2:[^:]*]]: memref<128x256xf32>, %[[B3:[^:]*]]: memref<256x128xf32>, %[[C3:[^:]*]]: memref<128x128xf32>)
+// CHECK-SAME:    %[[A:[^:]*]]: memref<128x256xf32>, %[[B:[^:]*]]: memref<256x256xf32>, %[[C:[^:]*]]: memref<128x256xf32>, %[[A2:[^:]*]]: memref<128x256xf32>, %[[C2:[^:]*]]: memref<128x256xf32>, %[[B3:[^:]*]]: memref<256x128xf32>, %[[C3:[^:]*]]: memref<128x128xf32>, %[[W:[^:]*]]: memref<256x256xf32>, %[[W3:[^:]*]]: memref<512x256xf32>, %[[C4:[^:]*]]: memref<128x512xf32>)
 // CHECK-NOT:     linalg.matmul
-// CHECK:         call @dynamlir_par_0(%{{.*}}, %{{.*}}, %{{.*}}, %[[A]], %[[B]], %[[C]])
-// CHECK:         call @dynamlir_par_0(%{{.*}}, %{{.*}}, %{{.*}}, %[[A2]], %[[B]], %[[C2]])
-// CHECK:         call @dynamlir_par_1(%{{.*}}, %{{.*}}, %{{.*}}, %[[A]], %[[B3]], %[[C3]])
-// CHECK:       func.func private @dynamlir_par_0(
+// CHECK:         %[[CA:.*]] = memref.cast %[[A]] : memref<128x256xf32> to memref<?x?xf32, strided<[?, 1], offset: ?>>
+// CHECK:         call @[[G:dynamlir_par_[0-9]+]](%{{.*}}, %{{.*}}, %{{.*}}, %[[CA]], %{{.*}}, %{{.*}})
+// CHECK:         call @[[G]](
+// CHECK:         %[[CB3:.*]] = memref.cast %[[B3]] : memref<256x128xf32> to memref<?x?xf32, strided<[?, 1], offset: ?>>
+// CHECK:         call @[[G]](%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[CB3]], %{{.*}})
+// CHECK:         call @[[T:dynamlir_par_[0-9]+]](%{{.*}}, %{{.*}}, %{{.*}}, %[[A]], %[[W]], %[[C]])
+// CHECK:         call @[[T]](%{{.*}}, %{{.*}}, %{{.*}}, %[[A2]], %[[W]], %[[C2]])
+// CHECK:         call @[[T3:dynamlir_par_[0-9]+]](%{{.*}}, %{{.*}}, %{{.*}}, %[[A]], %[[W3]], %[[C4]])
+// CHECK:       func.func private @[[G]](%{{.*}}: index, %{{.*}}: index, %{{.*}}: index, %{{.*}}: memref<?x?xf32, strided<[?, 1], offset: ?>>,
 // CHECK-COUNT-2: vector.fma
-// CHECK:       func.func private @dynamlir_par_1(
-// CHECK-NOT:   func.func private @dynamlir_par_2
-func.func @shared(%a: memref<128x256xf32>, %b: memref<256x256xf32>, %c: memref<128x256xf32>, %a2: memref<128x256xf32>, %c2: memref<128x256xf32>, %b3: memref<256x128xf32>, %c3: memref<128x128xf32>) {
+// CHECK:       func.func private @[[T]]({{.*}}memref<256x256xf32>
+// CHECK:       func.func private @[[T3]]({{.*}}memref<512x256xf32>
+// CHECK-NOT:   func.func private @dynamlir_par_
+func.func @shared(%a: memref<128x256xf32>, %b: memref<256x256xf32>, %c: memref<128x256xf32>, %a2: memref<128x256xf32>, %c2: memref<128x256xf32>, %b3: memref<256x128xf32>, %c3: memref<128x128xf32>, %w: memref<256x256xf32>, %w3: memref<512x256xf32>, %c4: memref<128x512xf32>) {
   linalg.matmul ins(%a, %b : memref<128x256xf32>, memref<256x256xf32>) outs(%c : memref<128x256xf32>)
   linalg.matmul ins(%a2, %b : memref<128x256xf32>, memref<256x256xf32>) outs(%c2 : memref<128x256xf32>)
   linalg.matmul ins(%a, %b3 : memref<128x256xf32>, memref<256x128xf32>) outs(%c3 : memref<128x128xf32>)
+  linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>] ins(%a, %w : memref<128x256xf32>, memref<256x256xf32>) outs(%c : memref<128x256xf32>)
+  linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>] ins(%a2, %w : memref<128x256xf32>, memref<256x256xf32>) outs(%c2 : memref<128x256xf32>)
+  linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>] ins(%a, %w3 : memref<128x256xf32>, memref<512x256xf32>) outs(%c4 : memref<128x512xf32>)
   return
 }
 
