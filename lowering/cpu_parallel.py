@@ -29,7 +29,7 @@ column-split matmuls) had been measured slower than equal shares: a GPT-2 block 
 from __future__ import annotations
 
 from torch_mlir import ir
-from torch_mlir.dialects import func, memref
+from torch_mlir.dialects import arith, func, memref
 
 from .cpu_omp_launch import RUNTIME_DECLS, SHARES_DECLS, launcher_text, shares_text
 
@@ -221,6 +221,8 @@ def outline_loop(loop, name: str, body_block: ir.Block):
     returns the function and the call that replaced the loop."""
     idx = ir.IndexType.get()
     n = len(loop.operands) // 3
+    if LINEARIZE:
+        linearize_leading_dims(loop)
     d = _threaded_dim(loop)
     lo, hi, step = loop.operands[d], loop.operands[n + d], loop.operands[2 * n + d]
     caps = [v for v in _captures(loop) if not _is_constant(v)]
@@ -253,6 +255,65 @@ def outline_loop(loop, name: str, body_block: ir.Block):
     loop.operands[d] = entry.arguments[0]
     loop.operands[n + d] = entry.arguments[1]
     return fn, call
+
+
+# Note [threads over linearized rows]
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# The threads share out one dim of a parallel loop, the first with more than one
+# iteration; a row nest over (batch, heads, rows) = (4, 4, 128) (a GPT-2 block's softmax,
+# or its layer norms over (4, 128)) was shared out by its 4 batches: two per thread, whose
+# weights (Note [balanced thread shares]) could only give 2/2 or 3/1 and whose chunks
+# (Note [stolen tails]) were whole batches. When that dim has fewer than LINEARIZE_BELOW
+# iterations, the loop's leading dims (static, from 0 by 1) are merged into the first, the
+# body recovering each index by division: the softmax is shared out by its 2048 rows. The
+# innermost dim stays when the body has no loop of its own: it is the one LLVM vectorizes.
+# Measured in the block's training step (per-kernel regions, variants alternating in one
+# process, the vCPUs alike): the threads' finishing gaps of its layer norms and softmaxes
+# halved (softmax forward 21 -> 9 us, backward 16 -> 7 us), their time 1-4% lower.
+LINEARIZE = True
+LINEARIZE_BELOW = 64
+
+
+def linearize_leading_dims(loop) -> bool:
+    """Note [threads over linearized rows] on scf.parallel `loop`; whether it merged."""
+    n = len(loop.operands) // 3
+    if len(loop.results) or n < 2:
+        return False
+    body = loop.regions[0].blocks[0]
+    inner = any(op.operation.name in ("scf.for", "scf.parallel") for op in body.operations)
+    trips = []
+    for d in range(n if inner else n - 1):
+        lb, ub, st = loop.operands[d], loop.operands[n + d], loop.operands[2 * n + d]
+        if static_int(lb) != 0 or static_int(st) != 1 or (t := static_int(ub)) is None or t < 1:
+            break
+        trips.append(t)
+    if len(trips) < 2 or next((t for t in trips if t != 1), LINEARIZE_BELOW) >= LINEARIZE_BELOW:
+        return False
+    ivs = list(body.arguments)[: len(trips)]
+    uses = [[(u.owner, u.operand_number) for u in iv.uses] for iv in ivs]
+    with ir.InsertionPoint(loop), loop.location:
+        total = arith.constant(ir.IndexType.get(), _product(trips))
+        one = arith.constant(ir.IndexType.get(), 1)
+    loop.operands[n] = total
+    for d in range(1, len(trips)):
+        loop.operands[n + d] = one
+    with ir.InsertionPoint.at_block_begin(body), loop.location:
+        linear, index = ivs[0], []
+        for d in range(len(trips)):
+            inner_size = _product(trips[d + 1:])
+            q = linear if inner_size == 1 else arith.divui(linear, arith.constant(ir.IndexType.get(), inner_size))
+            index.append(q if d == 0 else arith.remui(q, arith.constant(ir.IndexType.get(), trips[d])))
+    for d, sites in enumerate(uses):
+        for owner, pos in sites:
+            owner.operands[pos] = index[d]
+    return True
+
+
+def _product(values) -> int:
+    out = 1
+    for v in values:
+        out *= v
+    return out
 
 
 def _threaded_dim(loop) -> int:
