@@ -123,6 +123,10 @@ in one process, two runs in slow phases): the threads' finishing gaps summed ove
 2175 -> 1540 us and 2368 -> 1564 us, the kernels' total time 0.9-1.5% lower. On the kernels
 alone, called back to back with the threads alike, the six were 2% slower (chunk calls,
 the in-place tails); reading B in place for every call costs 3% against packing.
+Products of a single column tile keep whole shares (STEAL_MIN_TILES): an MLP's swapped
+layers (2048 or 512 rows of 64 columns, one shape-general kernel) made its inference
+3.6-5% slower stealing (bench/variants.py --paired, two pairs), with 48 or 200 rows as the
+threshold alike; unchanged since (1.000 and 1.004 vs 1.004 and 0.993).
 
 Note [matmul kernel gap]
 ~~~~~~~~~~~~~~~~~~~~~~~~
@@ -215,6 +219,7 @@ A_T_COLUMN_SPLITS = False  # column splits read A in place (Note [packed A^T])
 # Note [stolen rows read B in place]: row-split calls of fewer rows read B unpacked.
 STOLEN_ROWS_IN_PLACE = True
 PACK_MIN_ROWS = 48
+STEAL_MIN_TILES = 2  # one column tile (an MLP's swapped layers) keeps whole shares
 
 
 @functools.lru_cache(maxsize=None)
@@ -729,7 +734,7 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
     # reads B where it is; one of many packs each panel. Both feed the same micro-kernel,
     # through one dynamically strided view.
     in_place = None
-    if outer is not None and reads_b_in_place(p):
+    if outer is not None and p.get("steal_rows"):
         dyn = ir.ShapedType.get_dynamic_stride_or_offset()
         view = ir.MemRefType.get([ir.ShapedType.get_dynamic_size()] * 2, elem,
                                  ir.StridedLayoutAttr.get(dyn, [dyn, 1]))
@@ -786,9 +791,12 @@ def reads_b_in_place(p: dict) -> bool:
     """Whether the row-split kernel of `p` reads B unpacked in calls of few rows, and so may
     have its rows stolen (Note [stolen rows read B in place]): B's rows are contiguous
     along n, as the micro-kernel loads them (B^T must be packed to be read at all), and
-    indexed (k, n)."""
+    indexed (k, n); and B has STEAL_MIN_TILES column tiles or more (from its static type:
+    the caller decides, a shape-general kernel's own types are dynamic)."""
+    _, nv, vl = tile_shape(ir.FloatType(p["elem"]).width)
+    n = _static_size(p, p["n"])
     return (STOLEN_ROWS_IN_PLACE and not p["batch"] and p.get("split") == "m" and not p["bt"]
-            and list(p["db"]) == [p["k"], p["n"]])
+            and list(p["db"]) == [p["k"], p["n"]] and n is not None and n >= STEAL_MIN_TILES * nv * vl)
 
 
 def batch_count(p: dict) -> ir.Value:
@@ -1037,6 +1045,7 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
 
                 p["kc"] = block_k({**p, "epilogue": epilogue})
                 p["facts"] = static_facts(p)
+                p["steal_rows"] = reads_b_in_place(p)
 
                 def build(lo, hi, *args, p=p, n_fixed=n_fixed, epilogue=epilogue):
                     a, b, c, *bias = args[:n_fixed]
@@ -1050,13 +1059,14 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
                 key = ("matmul", p["form"], p["bt"], p["batch"], p["split"], p["kc"],
                        p["init"] and p["init"][0], tuple(p["da"]), tuple(p["db"]), tuple(p["dc"]),
                        tuple(sorted(p["facts"].items())) if general else None,
-                       epilogue and epilogue.signature, tuple(sorted(p["zeros"].items())))
+                       epilogue and epilogue.signature, tuple(sorted(p["zeros"].items())),
+                       p["steal_rows"])
                 # Calls that pack all of B (row splits) or A^T's strips (Note [packed A^T])
                 # would pack them again for every stolen chunk (Note [stolen tails]); row
                 # splits whose small calls read B in place do not (Note [stolen rows read B
                 # in place]), and their A^T strips are the call's rows only.
                 whole = not p["batch"] and (
-                    (p["split"] == "m" and not reads_b_in_place(p))
+                    (p["split"] == "m" and not p["steal_rows"])
                     or (p["split"] != "m" and a_k_major(p)))
                 kernels.call(key, (_c(0), outer, _c(step)), operands, build, general=general,
                              whole_shares=whole)

@@ -492,14 +492,14 @@ def test_stolen_row_chunks_read_b_in_place_and_match(fresh_cache, monkeypatch, p
 
     monkeypatch.setattr(cpu_matmul, "PACK_MIN_ROWS", pack_min_rows)
     t = lambda *s: f"tensor<{'x'.join(map(str, s))}xf32>"  # noqa: E731
-    text = (f"module {{\n  func.func @main(%a: {t(768, 300)}, %b: {t(300, 64)}, %x: {t(512, 299)}, "
-            f"%dy: {t(512, 200)}) -> ({t(768, 64)}, {t(299, 200)}) {{\n"
-            f'    %0 = "tg.mm"(%a, %b) : ({t(768, 300)}, {t(300, 64)}) -> {t(768, 64)}\n'
+    text = (f"module {{\n  func.func @main(%a: {t(768, 300)}, %b: {t(300, 128)}, %x: {t(512, 299)}, "
+            f"%dy: {t(512, 200)}) -> ({t(768, 128)}, {t(299, 200)}) {{\n"
+            f'    %0 = "tg.mm"(%a, %b) : ({t(768, 300)}, {t(300, 128)}) -> {t(768, 128)}\n'
             f'    %xt = "tg.permute"(%x) {{perm = [1, 0]}} : ({t(512, 299)}) -> {t(299, 512)}\n'
             f'    %1 = "tg.mm"(%xt, %dy) : ({t(299, 512)}, {t(512, 200)}) -> {t(299, 200)}\n'
-            f"    return %0, %1 : {t(768, 64)}, {t(299, 200)}\n  }}\n}}\n")
-    f = CpuFunction(text, [OutputSpec(torch.float32, (768, 64)), OutputSpec(torch.float32, (299, 200))])
-    a, b, x, dy = torch.randn(768, 300), torch.randn(300, 64), torch.randn(512, 299), torch.randn(512, 200)
+            f"    return %0, %1 : {t(768, 128)}, {t(299, 200)}\n  }}\n}}\n")
+    f = CpuFunction(text, [OutputSpec(torch.float32, (768, 128)), OutputSpec(torch.float32, (299, 200))])
+    a, b, x, dy = torch.randn(768, 300), torch.randn(300, 128), torch.randn(512, 299), torch.randn(512, 200)
     old = torch.get_num_threads()
     try:
         for n in (1, 2, 3):
