@@ -1015,9 +1015,9 @@ def rewrite_matmuls(module: ir.Operation, parallel: bool = True) -> int:
         # own (Note [matmul epilogues]: an MLP's ReLUs gained nothing for a second kernel).
         general = SHAPE_GENERAL and p["form"] == "nn" and p["split"] == "m" and not p["bt"]
         epilogue = find_epilogue(op, p) if EPILOGUES and not (outlined and general) else None
-        if (GENERAL_COLUMN_SPLITS and SHAPE_GENERAL and outlined and epilogue is None and p["form"] == "nn"
-                and p["split"] == "n" and not p["bt"]):
-            general = True
+        # Column splits too, when no epilogue gives them a kernel of their own.
+        general = general or (GENERAL_COLUMN_SPLITS and SHAPE_GENERAL and epilogue is None
+                              and p["form"] == "nn" and p["split"] == "n" and not p["bt"])
         if epilogue is not None and epilogue.colsum is not None:
             epilogue.zero_colsum_first()
         # With an epilogue the product runs where its consumer was (Note [matmul epilogues]).

@@ -28,6 +28,8 @@ column-split matmuls) had been measured slower than equal shares: a GPT-2 block 
 
 from __future__ import annotations
 
+import math
+
 from torch_mlir import ir
 from torch_mlir.dialects import arith, func, memref
 
@@ -292,7 +294,7 @@ def linearize_leading_dims(loop) -> bool:
     ivs = list(body.arguments)[: len(trips)]
     uses = [[(u.owner, u.operand_number) for u in iv.uses] for iv in ivs]
     with ir.InsertionPoint(loop), loop.location:
-        total = arith.constant(ir.IndexType.get(), _product(trips))
+        total = arith.constant(ir.IndexType.get(), math.prod(trips))
         one = arith.constant(ir.IndexType.get(), 1)
     loop.operands[n] = total
     for d in range(1, len(trips)):
@@ -300,20 +302,13 @@ def linearize_leading_dims(loop) -> bool:
     with ir.InsertionPoint.at_block_begin(body), loop.location:
         linear, index = ivs[0], []
         for d in range(len(trips)):
-            inner_size = _product(trips[d + 1:])
+            inner_size = math.prod(trips[d + 1:])
             q = linear if inner_size == 1 else arith.divui(linear, arith.constant(ir.IndexType.get(), inner_size))
             index.append(q if d == 0 else arith.remui(q, arith.constant(ir.IndexType.get(), trips[d])))
     for d, sites in enumerate(uses):
         for owner, pos in sites:
             owner.operands[pos] = index[d]
     return True
-
-
-def _product(values) -> int:
-    out = 1
-    for v in values:
-        out *= v
-    return out
 
 
 def _threaded_dim(loop) -> int:
