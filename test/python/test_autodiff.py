@@ -162,3 +162,18 @@ def test_pass_errors_are_diagnosed(pipeline, message):
 def test_runtime_requires_a_float_grad_input():
     with pytest.raises(ValueError, match="no floating-point input of '@main' requires grad"):
         CompiledAutograd(SWISH.replace("@swish", "@main"), [False])
+
+
+def test_runtime_calls_under_a_functorch_transform_go_through_function_apply():
+    # Note [compiled autograd calls]: the direct C++ apply is only for calls outside a
+    # functorch transform; inside one, torch's own Function.apply reports what is missing
+    # instead of the transform silently seeing an unbatched result.
+    compiled = CompiledAutograd(SWISH.replace("@swish", "@main"), [True])
+    x = torch.randn(16, requires_grad=True)
+    (y,) = compiled(x)
+    y.sum().backward()
+    expected = torch.autograd.functional.vjp(lambda t: torch.tanh(t) * torch.sigmoid(t), x.detach(),
+                                             torch.ones(16))[1]
+    torch.testing.assert_close(x.grad, expected)
+    with pytest.raises(RuntimeError, match="must override the setup_context staticmethod"):
+        torch.func.vmap(lambda t: compiled(t)[0])(torch.randn(2, 16))
