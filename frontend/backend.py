@@ -196,14 +196,18 @@ class CompiledSegment:
         return self.eager(env)
 
     def __call__(self, env: dict) -> Sequence:
+        return self.run([env[n] for n in self.args], lambda: env)
+
+    def run(self, inputs: list, env_of: Callable[[], dict]) -> Sequence:
+        """The segment on its tensor inputs (in the order of self.args); `env_of()` gives
+        the values by name for the eager twin, built only when it runs."""
         if self.failed:
-            return self.eager(env)
-        inputs = [env[n] for n in self.args]
+            return self.eager(env_of())
         if not torch.is_grad_enabled():
             try:
                 return self.function(*inputs)  # reads storage only: nothing to detach
             except CompileError as e:  # a new input layout that does not compile
-                return self._fail(e, "compile", env)
+                return self._fail(e, "compile", env_of())
         if self.differentiable and any(t.requires_grad for t in inputs):
             key = tuple(t.requires_grad for t in inputs)
             if (fn := self._autograd.get(key)) is None:
@@ -219,14 +223,14 @@ class CompiledSegment:
                         chip=self.chip,
                     )
                 except (CompileError, ValueError) as e:
-                    return self._fail(e, "autograd", env)
+                    return self._fail(e, "autograd", env_of())
                 self._autograd[key] = fn
             return fn(*inputs)
         try:
             with torch.no_grad():
                 return self.function(*inputs)
         except CompileError as e:  # a new input layout that does not compile
-            return self._fail(e, "compile", env)
+            return self._fail(e, "compile", env_of())
 
 
 def _input_names(module: fx.GraphModule) -> list[str]:
@@ -356,6 +360,35 @@ class PartialGraph:
             for name, kind, ref in self.sources
             if (kind, ref) in mutated and name in eager_reads
         ]
+        self.direct = self._direct_call()
+
+    def _direct_call(self) -> tuple[list[int], list[int]] | None:
+        """Note [direct graph calls]: for a graph that is one compiled segment reading only
+        the graph's inputs, with no write-backs, (the graph input each segment argument
+        is, the segment output each graph output is); else None.
+
+        A training step calls its graph once, after kernels that have flushed the
+        interpreter's data from the caches, so each dict and list built per call costs
+        cache misses: the general path builds the environment of every source, then
+        picks the segment's arguments and the graph's outputs out of it by name. Measured
+        on a small block's training step (d 16, so that Python dominates; both paths
+        alternating in one process): 324 -> 314 and 497 -> 480 us per step, and 761 -> 722
+        and 898 -> 872 us with a 1024^3 matmul flushing the caches before each step."""
+        if len(self.steps) != 1 or not self.steps[0].compiled or self.constants:
+            return None
+        if self.mutations or self.protect or any(kind != "input" for _, kind, _ in self.sources):
+            return None
+        step = self.steps[0]
+        position = {name: ref for name, _, ref in self.sources}
+        if any(name is None or name not in step.outputs for name, _ in self.out):
+            return None
+        return [position[n] for n in step.args], [step.outputs.index(name) for name, _ in self.out]
+
+    def _env(self, args) -> dict:
+        env = dict(self.constants)
+        for name, kind, ref in self.sources:
+            env[name] = self._tensor(kind, ref, args)
+        return env
 
     @property
     def compiled_segments(self) -> int:
@@ -369,10 +402,12 @@ class PartialGraph:
         return args[ref]
 
     def __call__(self, *args):
-        env = dict(self.constants)
-        for name, kind, ref in self.sources:
-            env[name] = self._tensor(kind, ref, args)
         grad = torch.is_grad_enabled()
+        if self.direct is not None and self.steps[0].grad == grad:  # Note [direct graph calls]
+            order, picks = self.direct
+            outs = self.steps[0].run([args[i] for i in order], lambda: self._env(args))
+            return tuple([outs[i] for i in picks])
+        env = self._env(args)
         if grad and self.protect:
             for name in self.protect:
                 env[name] = env[name].clone()

@@ -267,6 +267,7 @@ def from_record(record: dict, gm, example_inputs, options: dict):
         runner.steps.append(step)
     if len(runner.release) != len(runner.steps):
         raise ValueError("frontend: graph cache: release lists do not match the steps")
+    runner.direct = runner._direct_call()  # Note [direct graph calls]
     grad = torch.is_grad_enabled()
 
     def rebuild():

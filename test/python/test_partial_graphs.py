@@ -309,3 +309,50 @@ def test_buffers_saved_by_eager_ops_survive_the_write_back():
     torch.testing.assert_close(model.mean, reference.mean)
     torch.testing.assert_close(model.var, reference.var)
     assert kinds(rec.runners[0]) == ["compiled", "eager", "compiled"]
+
+
+def test_a_graph_of_one_compiled_segment_is_called_directly(monkeypatch):
+    # Note [direct graph calls]: the runner hands the graph's inputs to its only segment
+    # without building an environment; a failure still reaches the eager twin, which does.
+    torch.manual_seed(0)
+    model, x = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 4)), torch.randn(3, 8)
+    ref = copy.deepcopy(model)
+    fn, rec = compiled(model)
+    fn(x).sum().backward()
+    ref(x).sum().backward()
+    (runner,) = rec.runners
+    assert runner.direct is not None and kinds(runner) == ["compiled"]
+    for p, q in zip(model.parameters(), ref.parameters()):
+        torch.testing.assert_close(p.grad, q.grad)
+
+    from dynamlir.runtime import autograd
+
+    def broken(*args, **kwargs):
+        raise ValueError("runtime: injected")
+
+    monkeypatch.setattr(autograd.CompiledAutograd, "__init__", broken)
+    model.zero_grad(), ref.zero_grad()
+    fn, rec = compiled(model)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        out = fn(x)
+    assert rec.runners[0].direct is not None
+    assert any("injected" in m for m in dynamlir_warnings(w))
+    out.sum().backward()
+    torch.testing.assert_close(out, ref(x))
+    ref(x).sum().backward()
+    for p, q in zip(model.parameters(), ref.parameters()):
+        torch.testing.assert_close(p.grad, q.grad)
+
+
+def test_graphs_with_eager_segments_or_write_backs_take_the_general_path():
+    fn, rec = compiled(Sandwich())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fn(torch.randn(2, 8))
+    assert kinds(rec.runners[0]) == ["compiled", "eager", "compiled"]
+    assert rec.runners[0].direct is None
+    bn = nn.Sequential(nn.Linear(8, 8), nn.BatchNorm1d(8)).train()
+    fn, rec = compiled(bn)
+    fn(torch.randn(4, 8))
+    assert rec.runners[0].mutations and rec.runners[0].direct is None
