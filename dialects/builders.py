@@ -71,6 +71,12 @@ def constant(array, elem: ir.Type):
     return build(E.ConstantOp, value=attr)
 
 
+def splat(value, ttype: ir.RankedTensorType) -> ir.Value:
+    """A tg.constant of type `ttype` with every element `value` (a splat attribute)."""
+    attr = ir.DenseElementsAttr.get_splat(ttype, _scalar_attr(value, element_type(ttype)))
+    return build(E.ConstantOp, value=attr)
+
+
 def scalar(value, like) -> ir.Value:
     """A 0-d constant with the element type of `like` (a Value or an element type)."""
     elem = like if isinstance(like, ir.Type) and not isinstance(like, ir.RankedTensorType) else element_type(like)

@@ -24,6 +24,7 @@ from .cpu_matmul import rewrite_matmuls
 from .cpu_parallel import dispatch_parallel_calls, outline_parallel_loops
 from .cpu_transpose import rewrite_transposes
 from .registry import ops_named, register_pass, register_pipeline
+from .narrow_index_math import narrow_index_math  # noqa: F401  (registers tg-narrow-index-math)
 from .triangular_zeros import mark_triangular_zeros  # noqa: F401  (registers tg-mark-triangular-zeros)
 
 
@@ -237,7 +238,8 @@ register_pipeline(
 )
 register_pipeline(
     "tg-cpu-pipeline",
-    "tg-decompose{targets=cpu},tg-mark-triangular-zeros,tg-simplify,canonicalize,cse,"
+    "tg-decompose{targets=cpu},tg-mark-triangular-zeros,tg-simplify,tg-narrow-index-math,"
+    "canonicalize,cse,"
     "tg-lower-to-linalg,tg-cpu-linalg-to-llvm",
     "the whole CPU flow: tg -> decomposed tg -> linalg -> LLVM dialect",
 )

@@ -347,3 +347,40 @@ def test_causal_attention_products_skip_masked_terms(fresh_cache, monkeypatch, g
     out = _compiled(masked)(q.detach(), k.detach(), v.detach(), mask)
     torch.testing.assert_close(out, masked(q.detach(), k.detach(), v.detach(), mask), rtol=1e-5, atol=1e-5)
     assert sum(marked) == 0, marked
+
+
+def _causal_softmax(x):
+    n = x.shape[-1]
+    return x.masked_fill(x.new_ones(n, n, dtype=torch.bool).tril().logical_not(), float("-inf")).softmax(-1)
+
+
+POSITION_MASKS = {
+    # name: (function, input shape, comparisons narrowed to i32)
+    "tril": (lambda x: x.tril(-2) + x.tril(3), (3, 9, 9), 2),
+    "triu": (lambda x: x.triu(1) * 2, (9, 7), 1),
+    "arange": (lambda x: torch.where(torch.arange(9)[:, None] >= torch.arange(9) + 2, x, -x), (9, 9), 1),
+    "causal_softmax": (_causal_softmax, (2, 3, 17, 17), 1),
+    # the positions are also added to x: they stay i64, and so does their comparison
+    "position_values": (lambda x: _positions_as_values(x, torch.arange(x.shape[-1])), (2, 9), 0),
+}
+
+
+def _positions_as_values(x, p):
+    return torch.where(p > 4, x + p, x)
+
+
+@pytest.mark.parametrize("name", sorted(POSITION_MASKS))
+def test_position_masks_compare_in_i32(fresh_cache, monkeypatch, name):
+    # Note [narrow index math]: position arithmetic that only feeds comparisons runs in
+    # i32; values match eager, forward and (for the softmax) gradients.
+    from dynamlir.lowering import narrow_index_math
+
+    fn, shape, expected = POSITION_MASKS[name]
+    narrowed = _counting(monkeypatch, narrow_index_math, "narrow_module")
+    torch.manual_seed(0)
+    x = torch.randn(*shape)
+    with torch.no_grad():
+        torch.testing.assert_close(_compiled(fn)(x), fn(x), rtol=1e-5, atol=1e-6)
+    assert sum(narrowed) == expected, narrowed
+    if name == "causal_softmax":
+        _assert_grads_match(lambda x: fn(x).pow(2).sum(), [x.requires_grad_()])
