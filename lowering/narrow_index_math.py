@@ -15,9 +15,10 @@ instead:
 - iota over a static size n is in [0, n - 1]; an integer constant (a static arange is
   one) lies between its least and greatest elements;
 - add, sub and neg combine ranges; reshape, broadcast_to, permute and slice keep them;
-- a value joins only if its range and those of its operands lie within +-2^30 and every
-  user is a comparison or another joining value; anything else (an index into gather,
-  a returned value, a product) keeps the whole chain at i64.
+- a value joins only if its range lies within +-2^30, its operands join (but an iota's or
+  a constant's: they have none of interest) and every user is a comparison or another
+  joining value; anything else (an index into gather, a returned value, a remainder, a
+  product) keeps it and what is computed from it at i64.
 The iota stays i64 (its definition) and is converted right after; LLVM folds that truncation
 into the index cast of its lowering, so the mask is i32 from the loop index on.
 Measured on the block's causal softmax alone (4x4x128x128, 2 threads, variants alternating
@@ -115,12 +116,19 @@ def narrow_block(block) -> int:
         r = _range(op, ranges)
         if r is not None and -LIMIT <= r[0] and r[1] <= LIMIT:
             ranges[op.results[0]] = r
-    # Drop values read by anything but comparisons and other members, until none is left.
+    # Drop values read by anything but comparisons and other members, or computed from a
+    # value that is not one, until none is left.
     members = set(ranges)
     changed = True
     while changed:
         changed = False
         for v in list(members):
+            owner = v.owner
+            if owner.name not in ("tg.iota", "tg.constant") and any(
+                    o not in members for o in owner.operands):
+                members.discard(v)
+                changed = True
+                continue
             for use in v.uses:
                 user = use.owner
                 name = user.operation.name if isinstance(user, ir.OpView) else user.name

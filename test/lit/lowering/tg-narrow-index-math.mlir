@@ -79,3 +79,19 @@ func.func @arange_mask() -> tensor<4x4xi1> {
   %m = "tg.ge"(%rows, %cols) : (tensor<4x1xi64>, tensor<4xi64>) -> tensor<4x4xi1>
   return %m : tensor<4x4xi1>
 }
+
+// -----
+
+// A value computed from a position that stays i64 stays i64 too, though only a comparison
+// reads it.
+// CHECK-LABEL: func.func @operand_kept_wide(
+// CHECK-NOT:     xi32
+// CHECK:         "tg.lt"(%{{.*}}, %{{.*}}) : (tensor<16xi64>, tensor<i64>) -> tensor<16xi1>
+func.func @operand_kept_wide(%like: tensor<16xf32>) -> (tensor<16xi64>, tensor<16xi1>) {
+  %i = "tg.iota"(%like) {dim = 0 : i64} : (tensor<16xf32>) -> tensor<16xi64>
+  %three = "tg.constant"() {value = dense<3> : tensor<i64>} : () -> tensor<i64>
+  %d = "tg.sub"(%i, %three) : (tensor<16xi64>, tensor<i64>) -> tensor<16xi64>
+  %zero = "tg.constant"() {value = dense<0> : tensor<i64>} : () -> tensor<i64>
+  %c = "tg.lt"(%d, %zero) : (tensor<16xi64>, tensor<i64>) -> tensor<16xi1>
+  return %i, %c : tensor<16xi64>, tensor<16xi1>
+}
