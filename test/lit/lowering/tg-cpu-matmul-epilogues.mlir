@@ -38,11 +38,20 @@ func.func @dead_c(%a: memref<24x32xf32>, %b: memref<32x16xf32>, %x: memref<24x16
 
 // C is the caller's buffer, so it lives on: the kernel stores the tile into C and the
 // consumer's values (scaled by a 0-d scalar, plus a row vector along C's columns, through
-// a reshape of C) into D, viewed as C's 24x16.
+// a reshape of C) into D, viewed as C's 24x16. C, kept for later in one k block, is
+// streamed when its buffer is aligned (Note [streaming stores]): the tile goes to C with
+// non-temporal stores and to a stack copy, which the consumer reads; otherwise it is
+// stored and read back as usual.
 // CHECK-LABEL: func.func @kept_c(
 // CHECK-SAME:    %{{.*}}: memref<24x32xf32>, %{{.*}}: memref<32x16xf32>, %[[C:.*]]: memref<24x16xf32>, %[[S:.*]]: memref<f32>, %[[ROW:.*]]: memref<16xf32>, %[[D:.*]]: memref<2x12x16xf32>)
 // CHECK:         %[[D2:.*]] = memref.collapse_shape %[[D]] {{\[}}[0, 1], [2]] : memref<2x12x16xf32> into memref<24x16xf32>
-// CHECK:         vector.store %{{.*}}, %[[C]][
+// CHECK:         %[[TILE:.*]] = memref.alloca() {alignment = 64 : i64} : memref<6x16xf32>
+// CHECK:         scf.if %{{.*}} {
+// CHECK-NEXT:      vector.store %[[V:.*]], %[[C]][%{{.*}}, %{{.*}}] {alignment = 32 : i64, nontemporal = true}
+// CHECK-NEXT:      vector.store %[[V]], %[[TILE]][%{{.*}}, %{{.*}}] : memref<6x16xf32>, vector<8xf32>
+// CHECK:             vector.load %[[TILE]][%{{.*}}, %{{.*}}] : memref<6x16xf32>, vector<8xf32>
+// CHECK:         } else {
+// CHECK-NEXT:      vector.store %{{.*}}, %[[C]][
 // CHECK:           %[[ACC:.*]] = vector.load %[[C]][%[[I:.*]], %[[J:.*]]] : memref<24x16xf32>, vector<8xf32>
 // CHECK-NEXT:      %[[SV:.*]] = memref.load %[[S]][] : memref<f32>
 // CHECK-NEXT:      %[[SB:.*]] = vector.broadcast %[[SV]] : f32 to vector<8xf32>
