@@ -25,9 +25,9 @@ finite for the multiply by zero.
 A value's zeros are tracked over its last two dims (i, j), the same for every leading
 index, as one region {j - i > c} ("above") or {i - j > c} ("below"):
 - where(C, 0, x) is zero where C holds, and where(C, -inf, x) is -inf there. C must be
-  computable at compile time (a causal mask is iota, compares and logical ops on
-  constants: it is evaluated here with numpy) and equal for every leading index; the
-  region is the largest triangle inside its true entries.
+  computable at compile time (a causal mask is iota, compares, integer conversions
+  and logical ops on constants: it is evaluated here with numpy) and equal for every
+  leading index; the region is the largest triangle inside its true entries.
 - softmax over the last dim turns a -inf region into a zero region, when every row keeps
   an entry outside it (c >= 0), as exp(-inf) = 0 with a finite maximum; so do its
   decomposed steps, x - rowmax(x) and exp. A select between 0 and a value zero in a region
@@ -287,6 +287,9 @@ def _evaluate(op, const, shape):
         return np.logical_not(args[0])
     if name == "tg.where":
         return np.where(*args)
+    if name == "tg.convert" and args[0].dtype != np.float64:  # bool or integer sources
+        width = _width(op.results[0])  # tg-narrow-index-math's i64 -> i32, say
+        return args[0].astype(np.float64 if width == 0 else np.bool_ if width == 1 else np.int64)
     if name == "tg.broadcast_to":
         return np.broadcast_to(args[0], shape)
     if name == "tg.reshape":
@@ -294,6 +297,12 @@ def _evaluate(op, const, shape):
     if name == "tg.permute":
         return np.transpose(args[0], from_attr(op.attributes["perm"]))
     return None
+
+
+def _width(v: ir.Value) -> int:
+    """The bit width of an integer tensor's elements (0 for floats)."""
+    elem = ir.RankedTensorType(v.type).element_type
+    return ir.IntegerType(elem).width if isinstance(elem, ir.IntegerType) else 0
 
 
 def _splat(v: ir.Value) -> float | None:

@@ -1,4 +1,6 @@
 // RUN: dynamlir-opt %s --split-input-file --pass-pipeline='builtin.module(tg-mark-triangular-zeros)' | filecheck %s
+// RUN: dynamlir-opt %s --split-input-file --pass-pipeline='builtin.module(tg-narrow-index-math,tg-mark-triangular-zeros)' | filecheck %s
+// The masks are found the same after tg-narrow-index-math has made their arithmetic i32.
 
 // Note [triangular zeros]: causal attention as the importer writes it. The mask (key j >
 // query i) is iota compares on constants, evaluated at compile time; where(mask, -inf, s)
