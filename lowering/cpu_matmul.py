@@ -458,14 +458,10 @@ def streams_c(p: dict) -> bool:
     """The static half of Note [streaming stores]: C is big, written once, in whole vectors."""
     if p["init"] is None or p["batch"]:
         return False
-    c = ir.MemRefType(p["c"].type)
     k_static, (_, _, vl) = _static_size(p, p["k"]), tile_shape(ir.FloatType(p["elem"]).width)
-    if k_static is None or k_static > block_k(p) or not c.has_static_shape:
+    if k_static is None or k_static > block_k(p) or not _plain_rows(p["c"], vl):
         return False
-    strides, offset = c.get_strides_and_offset()
-    rows, cols = c.shape
-    if offset != 0 or strides != [cols, 1] or cols % vl:
-        return False
+    rows, cols = ir.MemRefType(p["c"].type).shape
     return rows * cols * ir.FloatType(p["elem"]).width // 8 >= STREAM_MIN_BYTES
 
 
@@ -623,7 +619,7 @@ def emit(p: dict, outer: tuple[ir.Value, ir.Value] | None = None) -> None:
         def store(final: bool, **how):
             # A streamed C kept beside D: the epilogue reads the tile from the stack, not
             # from C's lines, which the non-temporal stores leave out of the cache.
-            staged = final and how and epilogue is not None and epilogue.out is not None
+            staged = final and bool(how) and tile is not None
             for r in range(rows):
                 for v in range(nvec):
                     vector.store(loop.results[r * nvec + v], p["c"],

@@ -56,7 +56,7 @@ import numpy as np
 from torch_mlir import ir
 
 from ..dialects.tg import from_attr
-from ..dialects.types import shape_of
+from ..dialects.types import element_type, is_bool, is_float, shape_of
 from .registry import register_pass
 
 ATTRS = {("a", "above"): "dynamlir.zero_a_above", ("a", "below"): "dynamlir.zero_a_below",
@@ -288,8 +288,8 @@ def _evaluate(op, const, shape):
     if name == "tg.where":
         return np.where(*args)
     if name == "tg.convert" and args[0].dtype != np.float64:  # bool or integer sources
-        width = _width(op.results[0])  # tg-narrow-index-math's i64 -> i32, say
-        return args[0].astype(np.float64 if width == 0 else np.bool_ if width == 1 else np.int64)
+        elem = element_type(op.results[0])  # tg-narrow-index-math's i64 -> i32, say
+        return args[0].astype(np.float64 if is_float(elem) else np.bool_ if is_bool(elem) else np.int64)
     if name == "tg.broadcast_to":
         return np.broadcast_to(args[0], shape)
     if name == "tg.reshape":
@@ -297,12 +297,6 @@ def _evaluate(op, const, shape):
     if name == "tg.permute":
         return np.transpose(args[0], from_attr(op.attributes["perm"]))
     return None
-
-
-def _width(v: ir.Value) -> int:
-    """The bit width of an integer tensor's elements (0 for floats)."""
-    elem = ir.RankedTensorType(v.type).element_type
-    return ir.IntegerType(elem).width if isinstance(elem, ir.IntegerType) else 0
 
 
 def _splat(v: ir.Value) -> float | None:
