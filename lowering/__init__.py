@@ -11,7 +11,7 @@ from .to_linalg import nn as _nn_lowerings  # noqa: F401  (lowerings of the nn p
 from .to_linalg import index as _index_lowerings  # noqa: F401  (gather, scatter_add, insert_slice)
 from . import vjp_index  # noqa: F401  (their VJP rules)
 from . import to_gpu  # noqa: F401  (registers tg-gpu-map-linalg, tg-gpu-pipeline)
-from . import autodiff, partition  # noqa: F401  (register tg-autodiff, tg-partition)
+from . import affine_gradients, autodiff, partition  # noqa: F401  (tg-fold-affine-gradients, tg-autodiff, tg-partition)
 from .pipeline import PipelineError, build_pass_manager
 from .registry import PASSES, PIPELINES, register_pass, register_pipeline
 
