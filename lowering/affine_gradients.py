@@ -17,7 +17,7 @@ readers. Then, with s = sum_rows(G) (the layer's own bias gradient) and N = G^T 
 
     Q^T    = N * gamma + s (x) beta               sum_r G[r,k] (X[r,c] gamma[c] + beta[c])
     dgamma = sum_k (N * V)[k, c]                  sum_r sum_k G[r,k] V[k,c] X[r,c]
-    dbeta  = sum_k (s (x) 1 * V)[k, c]            sum_r sum_k G[r,k] V[k,c]
+    dbeta  = sum_k s[k] V[k, c]                   sum_r sum_k G[r,k] V[k,c]
 
 so P, a product of R*K*C multiply-adds, is never formed: N takes Q's place (the same cost
 as Q) and the rest is O(K*C). With beta alone (gamma frozen, or a plain bias add) Q keeps
@@ -238,13 +238,16 @@ def _erase_dead_views(ops: list) -> None:
 
 
 def _bias_gradient(g: ir.Value, index: dict, last: int) -> ir.Value:
-    """sum_rows(G) as [K]: the layer's bias gradient when it has one defined before the
-    insertion point (cse merges one defined after it with this)."""
+    """sum_rows(G) as [K], built at the insertion point: the layer's bias gradient when it
+    has one, which is used if it comes before that point and replaced if after."""
     rows = _rows(g)
-    dims = list(range(len(shape_of(rows)) - 1))
-    for use in rows.uses:
-        op = use.owner
-        if (_column_sum(op) and not from_attr(op.attributes["keepdim"])
-                and index.get(op.operation, last + 1) <= last):
-            return op.results[0]
-    return tg.reduce_sum(rows, dims)
+    sums = [u.owner for u in rows.uses
+            if _column_sum(u.owner) and not from_attr(u.owner.attributes["keepdim"])]
+    earlier = [op for op in sums if index.get(op.operation, last + 1) <= last]
+    if earlier:
+        return earlier[0].results[0]
+    s = tg.reduce_sum(rows, list(range(len(shape_of(rows)) - 1)))
+    for op in sums:
+        op.results[0].replace_all_uses_with(s)
+        op.operation.erase()
+    return s

@@ -26,7 +26,7 @@ from .tg_shapes import result_shapes
 
 AUTODIFF_PIPELINE = (
     "tg-decompose{{targets=autodiff}},tg-autodiff{{wrt={wrt}}},canonicalize,cse,"
-    "tg-fold-affine-gradients,canonicalize,cse,tg-mark-triangular-zeros,tg-partition{{policy={policy}}}"
+    "tg-fold-affine-gradients,tg-mark-triangular-zeros,tg-partition{{policy={policy}}}"
 )
 
 

@@ -140,3 +140,23 @@ func.func @partial_sum(%w: tensor<32x16xf32>, %g: tensor<8x32xf32>) -> tensor<2x
   %s = "tg.reduce_sum"(%p3) {dims = [1], keepdim = false} : (tensor<2x4x16xf32>) -> tensor<2x16xf32>
   return %s : tensor<2x16xf32>
 }
+
+// -----
+
+// The layer's bias gradient computed after the products: the fold's own sum of dy, at the
+// insertion point, takes its place (one sum of dy, not two).
+// CHECK-LABEL: func.func @bias_gradient_after(
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<8x16xf32>, %[[BETA:[^:]*]]: tensor<16xf32>, %[[W:[^:]*]]: tensor<32x16xf32>, %[[G:[^:]*]]: tensor<8x32xf32>)
+// CHECK-NEXT:    %[[S:.*]] = "tg.reduce_sum"(%[[G]]) {dims = [0], keepdim = false} : (tensor<8x32xf32>) -> tensor<32xf32>
+// CHECK-NOT:     "tg.reduce_sum"(%[[G]])
+// CHECK:         return %{{.*}}, %{{.*}}, %[[S]]
+func.func @bias_gradient_after(%x: tensor<8x16xf32>, %beta: tensor<16xf32>, %w: tensor<32x16xf32>,
+                               %g: tensor<8x32xf32>) -> (tensor<16xf32>, tensor<16x32xf32>, tensor<32xf32>) {
+  %a = "tg.add"(%x, %beta) : (tensor<8x16xf32>, tensor<16xf32>) -> tensor<8x16xf32>
+  %p = "tg.mm"(%g, %w) : (tensor<8x32xf32>, tensor<32x16xf32>) -> tensor<8x16xf32>
+  %at = "tg.permute"(%a) {perm = [1, 0]} : (tensor<8x16xf32>) -> tensor<16x8xf32>
+  %q = "tg.mm"(%at, %g) : (tensor<16x8xf32>, tensor<8x32xf32>) -> tensor<16x32xf32>
+  %dbeta = "tg.reduce_sum"(%p) {dims = [0], keepdim = false} : (tensor<8x16xf32>) -> tensor<16xf32>
+  %dbias = "tg.reduce_sum"(%g) {dims = [0], keepdim = false} : (tensor<8x32xf32>) -> tensor<32xf32>
+  return %dbeta, %q, %dbias : tensor<16xf32>, tensor<16x32xf32>, tensor<32xf32>
+}
