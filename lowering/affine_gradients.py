@@ -45,7 +45,7 @@ from ..dialects import ops_reduce as R
 from ..dialects import ops_shape as S
 from ..dialects.tg import from_attr
 from ..dialects.types import DYN, element_type, is_float, normalize_dim, shape_of
-from .registry import register_pass
+from .registry import function_blocks, register_pass
 
 FOLD = True  # bench/variants.py switches it off to measure it
 
@@ -65,12 +65,10 @@ def fold_affine_gradients(module, pass_):
 def fold_module(module: ir.Operation) -> int:
     """Fold every qualifying product of `module`'s functions; returns how many were."""
     count = 0
-    for fn in module.regions[0].blocks[0].operations:
-        for region in fn.regions:
-            for block in region.blocks:
-                # A fold erases products further down: walk again from the top after one.
-                while any(isinstance(op, L.MmOp) and _fold(op, block) for op in block.operations):
-                    count += 1
+    for block in function_blocks(module):
+        # A fold erases products further down: walk again from the top after one.
+        while any(isinstance(op, L.MmOp) and _fold(op, block) for op in block.operations):
+            count += 1
     return count
 
 

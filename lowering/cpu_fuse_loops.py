@@ -34,6 +34,7 @@ from torch_mlir import ir
 from torch_mlir.dialects import scf
 
 from .cpu_parallel import _static_trip
+from .registry import function_blocks
 
 _VIEWS = ("memref.expand_shape", "memref.collapse_shape")
 # Other ops whose result aliases their operand: followed to find the buffer, never aligned.
@@ -221,13 +222,6 @@ def _fuse(group: list, r: int) -> None:
         for old, new in zip(ivs, outer + inner):
             old.replace_all_uses_with(new)
         loop.erase()
-
-
-def function_blocks(module: ir.Operation):
-    """The blocks of every func.func body in `module` (bufferized loops live there)."""
-    for fn in module.regions[0].blocks[0].operations:
-        if fn.operation.name == "func.func":
-            yield from fn.regions[0].blocks
 
 
 def fuse_parallel_loops(module: ir.Operation) -> int:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from torch_mlir import ir
 
-from .registry import register_pass
+from .registry import function_blocks, register_pass
 
 # Set to False to let LLVM vectorize our kernels' loops again (bench/variants.py A/B runs).
 EXPLICIT_LOOPS = True
@@ -54,14 +54,12 @@ def loop_hints(module, pass_):
 
     # Branches end blocks: looking at each block's last op is much cheaper than a walk that
     # calls back into Python for every op of the module (25 vs 3 ms on a block's backward).
-    for fn in module.regions[0].blocks[0].operations:
-        for region in fn.regions:
-            for block in region.blocks:
-                ops = block.operations
-                if len(ops) == 0:
-                    continue
-                op = ops[len(ops) - 1].operation
-                if op.name in ("llvm.br", "llvm.cond_br") and HINT_ATTR in op.attributes:
-                    hint = op.attributes[HINT_ATTR]
-                    del op.attributes[HINT_ATTR]
-                    op.attributes["loop_annotation"] = hint
+    for block in function_blocks(module):
+        ops = block.operations
+        if len(ops) == 0:
+            continue
+        op = ops[len(ops) - 1].operation
+        if op.name in ("llvm.br", "llvm.cond_br") and HINT_ATTR in op.attributes:
+            hint = op.attributes[HINT_ATTR]
+            del op.attributes[HINT_ATTR]
+            op.attributes["loop_annotation"] = hint

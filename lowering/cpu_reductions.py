@@ -51,10 +51,10 @@ from __future__ import annotations
 from torch_mlir import ir
 from torch_mlir.dialects import arith, scf
 
-from .cpu_fuse_loops import _Footprint, _bounds, access_index, function_blocks
+from .cpu_fuse_loops import _Footprint, _bounds, access_index
 from .cpu_matmul import _c
 from .cpu_parallel import MIN_WORK, _static_trip, _work, static_int
-from .registry import register_pass
+from .registry import function_blocks, register_pass
 
 # Set to False to keep such reductions serial (bench/variants.py A/B runs).
 PARALLEL_COLUMNS = True

@@ -56,9 +56,9 @@ from torch_mlir import ir
 from torch_mlir.dialects import arith, memref, vector
 
 from .cpu_fuse_loops import (_ACCESSES, _VIEWS, _WRITES, _Footprint, _bounds, _root, _unit_reshapes_only,
-                             access_index, function_blocks)
+                             access_index)
 from .cpu_parallel import _is_within, _static_trip
-from .registry import register_pass
+from .registry import function_blocks, register_pass
 
 # Set to False to keep whole-tensor temporaries (bench/variants.py A/B runs).
 ROW_BUFFERS = True

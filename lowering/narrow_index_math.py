@@ -36,7 +36,7 @@ from torch_mlir import ir
 from ..dialects import builders as tg
 from ..dialects.tg import from_attr
 from ..dialects.types import element_type, shape_of, tensor_type
-from .registry import register_pass
+from .registry import function_blocks, register_pass
 
 LIMIT = 1 << 30  # bound of every narrowed value, with room for one more add in i32
 # Set to False to leave index math at i64 (bench/variants.py A/B runs).
@@ -61,12 +61,7 @@ def narrow_index_math(module, pass_):
 def narrow_module(module: ir.Operation) -> int:
     """Narrow the index math of every function of `module`; returns how many comparisons
     now read i32 operands."""
-    count = 0
-    for fn in module.regions[0].blocks[0].operations:
-        for region in fn.regions:
-            for block in region.blocks:
-                count += narrow_block(block)
-    return count
+    return sum(narrow_block(block) for block in function_blocks(module))
 
 
 def _i64(v: ir.Value) -> bool:

@@ -131,6 +131,14 @@ def report(errors: list, pass_, prefix: str) -> None:
         pass_.signal_pass_failure()
 
 
+def function_blocks(module: ir.Operation):
+    """The blocks of every function body (func.func or llvm.func) of `module`: the
+    top-level ops' regions, which is where the passes on whole functions look."""
+    for fn in module.regions[0].blocks[0].operations:
+        for region in fn.regions:
+            yield from region.blocks
+
+
 def walk_ops(root: ir.Operation, cls=None) -> list:
     """Post-order list of the ops under `root` (optionally of one OpView class)."""
     found = []

@@ -57,7 +57,7 @@ from torch_mlir import ir
 
 from ..dialects.tg import from_attr
 from ..dialects.types import element_type, is_bool, is_float, shape_of
-from .registry import register_pass
+from .registry import function_blocks, register_pass
 
 ATTRS = {("a", "above"): "dynamlir.zero_a_above", ("a", "below"): "dynamlir.zero_a_below",
          ("b", "above"): "dynamlir.zero_b_above", ("b", "below"): "dynamlir.zero_b_below",
@@ -79,12 +79,7 @@ def mark_triangular_zeros(module, pass_):
 
 def mark_products(module: ir.Operation) -> int:
     """Mark every qualifying product of the module's functions; returns how many."""
-    marked = 0
-    for fn in module.regions[0].blocks[0].operations:
-        for region in fn.regions:
-            for block in region.blocks:
-                marked += _Zeros().run(block)
-    return marked
+    return sum(_Zeros().run(block) for block in function_blocks(module))
 
 
 class _Zeros:
