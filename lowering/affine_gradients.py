@@ -193,9 +193,10 @@ def _fold(p_op, block) -> bool:
     replaced = readers.sums + readers.weighted + ([share[0]] if share else [])
     if any(index.get(op.operation, -1) <= last for op in replaced):
         return False
+    stale: list = []  # bias gradients after the insertion point, which s replaces
     with ir.InsertionPoint(ops[last + 1]), p_op.location:
         if readers.sums or (share and share[3] is not None):
-            s = tg.reshape(_bias_gradient(g, index, last), [k, 1])
+            s = tg.reshape(_bias_gradient(g, index, last, stale), [k, 1])
         if readers.sums:
             dbeta = tg.reduce_sum(tg.mul(v, s), [0])
         if share is not None:
@@ -215,7 +216,7 @@ def _fold(p_op, block) -> bool:
             out = op.results[0]
             new = q_new if share and op == share[0] else dgamma if op in readers.weighted else dbeta
             out.replace_all_uses_with(tg.reshape(new, list(shape_of(out))))
-    for op in readers.sums + readers.weighted + readers.dead[::-1]:
+    for op in stale + readers.sums + readers.weighted + readers.dead[::-1]:
         op.operation.erase()
     if share is not None:  # Q, then the views only it read (A's transpose), and Q's new one
         views = [share[0].operands[0].owner]
@@ -235,9 +236,10 @@ def _erase_dead_views(ops: list) -> None:
                 ops.append(source)
 
 
-def _bias_gradient(g: ir.Value, index: dict, last: int) -> ir.Value:
+def _bias_gradient(g: ir.Value, index: dict, last: int, stale: list) -> ir.Value:
     """sum_rows(G) as [K], built at the insertion point: the layer's bias gradient when it
-    has one, which is used if it comes before that point and replaced if after."""
+    has one, which is used if it comes before that point, and replaced if after (its op
+    goes to `stale`, erased by the caller: it may be the op the insertion point is at)."""
     rows = _rows(g)
     sums = [u.owner for u in rows.uses
             if _column_sum(u.owner) and not from_attr(u.owner.attributes["keepdim"])]
@@ -247,5 +249,5 @@ def _bias_gradient(g: ir.Value, index: dict, last: int) -> ir.Value:
     s = tg.reduce_sum(rows, list(range(len(shape_of(rows)) - 1)))
     for op in sums:
         op.results[0].replace_all_uses_with(s)
-        op.operation.erase()
+        stale.append(op)
     return s

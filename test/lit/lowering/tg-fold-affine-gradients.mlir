@@ -160,3 +160,25 @@ func.func @bias_gradient_after(%x: tensor<8x16xf32>, %beta: tensor<16xf32>, %w: 
   %dbias = "tg.reduce_sum"(%g) {dims = [0], keepdim = false} : (tensor<8x32xf32>) -> tensor<32xf32>
   return %dbeta, %q, %dbias : tensor<16xf32>, tensor<16x32xf32>, tensor<32xf32>
 }
+
+// -----
+
+// The bias gradient right after the reshape of dy that the fold reads last: the op the new
+// ops are built in front of is the one they replace.
+// CHECK-LABEL: func.func @bias_gradient_at_insertion_point(
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<8x16xf32>, %[[BETA:[^:]*]]: tensor<16xf32>, %[[W:[^:]*]]: tensor<32x16xf32>, %[[DY:[^:]*]]: tensor<2x4x32xf32>)
+// CHECK:         %[[G:.*]] = "tg.reshape"(%[[DY]]) : (tensor<2x4x32xf32>) -> tensor<8x32xf32>
+// CHECK-NEXT:    %[[S:.*]] = "tg.reduce_sum"(%[[DY]]) {dims = [0, 1], keepdim = false} : (tensor<2x4x32xf32>) -> tensor<32xf32>
+// CHECK-NOT:     "tg.reduce_sum"(%[[DY]])
+// CHECK:         return %{{.*}}, %{{.*}}, %[[S]]
+func.func @bias_gradient_at_insertion_point(%x: tensor<8x16xf32>, %beta: tensor<16xf32>, %w: tensor<32x16xf32>,
+    %dy: tensor<2x4x32xf32>) -> (tensor<16xf32>, tensor<16x32xf32>, tensor<32xf32>) {
+  %a = "tg.add"(%x, %beta) : (tensor<8x16xf32>, tensor<16xf32>) -> tensor<8x16xf32>
+  %g = "tg.reshape"(%dy) : (tensor<2x4x32xf32>) -> tensor<8x32xf32>
+  %dbias = "tg.reduce_sum"(%dy) {dims = [0, 1], keepdim = false} : (tensor<2x4x32xf32>) -> tensor<32xf32>
+  %p = "tg.mm"(%g, %w) : (tensor<8x32xf32>, tensor<32x16xf32>) -> tensor<8x16xf32>
+  %at = "tg.permute"(%a) {perm = [1, 0]} : (tensor<8x16xf32>) -> tensor<16x8xf32>
+  %q = "tg.mm"(%at, %g) : (tensor<16x8xf32>, tensor<8x32xf32>) -> tensor<16x32xf32>
+  %dbeta = "tg.reduce_sum"(%p) {dims = [0], keepdim = false} : (tensor<8x16xf32>) -> tensor<16xf32>
+  return %dbeta, %q, %dbias : tensor<16xf32>, tensor<16x32xf32>, tensor<32xf32>
+}
