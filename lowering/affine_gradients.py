@@ -172,7 +172,8 @@ def _weight_product(g: ir.Value, columns: int):
 def _fold(p_op, block) -> bool:
     g, v = p_op.operands[0], p_op.operands[1]
     product = p_op.results[0]
-    if not is_float(element_type(product)) or DYN in shape_of(g) + shape_of(v):
+    # rows may be dynamic (a batch size); the layer's sizes may not
+    if not is_float(element_type(product)) or DYN in shape_of(g)[1:] + shape_of(v):
         return False
     (rows, k), (_, columns) = shape_of(g), shape_of(v)
     readers = _Readers(product)
