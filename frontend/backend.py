@@ -21,6 +21,7 @@ from torch._guards import detect_fake_mode
 
 from ..runtime.cpu import CompileError, CpuFunction, OutputSpec
 from ..runtime import debug, llvm_jit
+from . import float_inputs
 from .errors import UnsupportedOpError
 from .options import check_option_values
 from .fx_importer import import_graph
@@ -488,7 +489,9 @@ def dynamlir_backend(gm: fx.GraphModule, example_inputs, **options) -> Callable:
     check_options(options)
     try:
         with debug.gc_paused():  # Dynamo's capture is done; export and import are ours
-            return compile_cached(gm, example_inputs, options, compile_graph)  # Note [graph cache]
+            graph, floats = float_inputs.specialize(gm, example_inputs)  # Note [dynamic float inputs]
+            runner = compile_cached(graph, example_inputs, options, compile_graph)  # Note [graph cache]
+            return float_inputs.CheckedFloats(runner, gm.forward, floats) if floats else runner
     except UnsupportedOpError as e:
         warn_fallback(e, what="a graph")
         return gm.forward
