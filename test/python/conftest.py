@@ -48,6 +48,15 @@ def fresh_cache(tmp_path, monkeypatch):
     torch._dynamo.reset()
 
 
+def counting(monkeypatch, module, name: str) -> list:
+    """Replace `module.name`, a rewrite returning how many places it changed, by one that
+    also appends that count to the returned list."""
+    counts = []
+    real = getattr(module, name)
+    monkeypatch.setattr(module, name, lambda m: counts.append(real(m)))
+    return counts
+
+
 def run_python(code: str, env: dict) -> subprocess.CompletedProcess:
     """Run `code` in a fresh Python process with `env`; stdout and stderr captured as text."""
     return subprocess.run(

@@ -10,6 +10,7 @@ import copy
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import counting
 
 from dynamlir.demo import Block
 from dynamlir.lowering import affine_gradients
@@ -65,10 +66,7 @@ CASES = {
 @pytest.fixture
 def folds(monkeypatch):
     """The folds each run of tg-fold-affine-gradients made, in order."""
-    made: list[int] = []
-    fold = affine_gradients.fold_module
-    monkeypatch.setattr(affine_gradients, "fold_module", lambda m: made.append(fold(m)) or made[-1])
-    return made
+    return counting(monkeypatch, affine_gradients, "fold_module")
 
 
 @pytest.mark.parametrize("name", list(CASES))

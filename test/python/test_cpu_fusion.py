@@ -7,20 +7,12 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import counting
 
 
 def _compiled(fn):
     torch._dynamo.reset()
     return torch.compile(fn, backend="dynamlir", fullgraph=True)
-
-
-def _counting(monkeypatch, module, name: str) -> list:
-    """Replace `module.name`, a rewrite returning how many places it changed, by one that
-    also appends that count to the returned list."""
-    counts = []
-    real = getattr(module, name)
-    monkeypatch.setattr(module, name, lambda m: counts.append(real(m)))
-    return counts
 
 
 def _assert_grads_match(f, params, rtol=1e-4, atol=1e-5) -> None:
@@ -196,7 +188,7 @@ def test_column_sums_run_in_column_blocks(fresh_cache, monkeypatch, width):
     # nest over blocks of columns (of 32 at width 100, the last one partial; of 128 at 1000), against eager.
     from dynamlir.lowering import cpu_reductions
 
-    rewritten = _counting(monkeypatch, cpu_reductions, "rewrite_reductions")
+    rewritten = counting(monkeypatch, cpu_reductions, "rewrite_reductions")
     torch.manual_seed(0)
     lin, ln = torch.nn.Linear(48, width), torch.nn.LayerNorm(width)
     x = torch.randn(3, 50, 48, requires_grad=True)
@@ -215,7 +207,7 @@ def test_transposes_between_swapped_linears_fold(fresh_cache, monkeypatch):
     # Forward without grad, and a training step's gradients, against eager.
     from dynamlir.lowering import cpu_transpose_chains
 
-    folded = _counting(monkeypatch, cpu_transpose_chains, "rewrite_transpose_chains")
+    folded = counting(monkeypatch, cpu_transpose_chains, "rewrite_transpose_chains")
     torch.manual_seed(0)
     mlp = torch.nn.Sequential(torch.nn.Linear(96, 512), torch.nn.ReLU(), torch.nn.Linear(512, 384),
                               torch.nn.ReLU(), torch.nn.Linear(384, 80))
@@ -246,7 +238,7 @@ def test_gelu_backward_recomputes_its_shared_values(fresh_cache, monkeypatch):
     # against eager.
     from dynamlir.lowering import cpu_recompute
 
-    copied = _counting(monkeypatch, cpu_recompute, "duplicate_producers")
+    copied = counting(monkeypatch, cpu_recompute, "duplicate_producers")
     fc1, fc2, params = _ffn()
     _assert_grads_match(lambda x: (x + fc2(F.gelu(fc1(x)))).pow(2).mean(), params)
     assert sum(copied) >= 3, copied
@@ -259,7 +251,7 @@ def test_reshaped_saved_activations_are_written_in_place(fresh_cache, monkeypatc
     # Gradients against eager.
     from dynamlir.lowering import cpu_slices
 
-    moved = _counting(monkeypatch, cpu_slices, "rewrite_reshaped_results")
+    moved = counting(monkeypatch, cpu_slices, "rewrite_reshaped_results")
     fc1, fc2, params = _ffn()
 
     def f(x):
@@ -276,7 +268,7 @@ def test_attention_products_read_heads_in_place(fresh_cache, monkeypatch):
     # grad and gradients (whose products may fold too) against eager.
     from dynamlir.lowering import cpu_batch_products
 
-    folded = _counting(monkeypatch, cpu_batch_products, "rewrite_batch_products")
+    folded = counting(monkeypatch, cpu_batch_products, "rewrite_batch_products")
     torch.manual_seed(0)
     qkv = torch.nn.Linear(48, 3 * 48)
     x = torch.randn(3, 20, 48, requires_grad=True)
@@ -304,7 +296,7 @@ def test_causal_attention_products_skip_masked_terms(fresh_cache, monkeypatch, g
 
     from dynamlir.lowering import cpu_matmul
 
-    marked = _counting(monkeypatch, triangular_zeros, "mark_products")
+    marked = counting(monkeypatch, triangular_zeros, "mark_products")
     kernels = []  # the marks each compiled product's kernel read
     real_marks = cpu_matmul.zero_marks
     monkeypatch.setattr(cpu_matmul, "zero_marks", lambda op: kernels.append(real_marks(op)) or kernels[-1])
@@ -376,7 +368,7 @@ def test_position_masks_compare_in_i32(fresh_cache, monkeypatch, name):
     from dynamlir.lowering import narrow_index_math
 
     fn, shape, expected = POSITION_MASKS[name]
-    narrowed = _counting(monkeypatch, narrow_index_math, "narrow_module")
+    narrowed = counting(monkeypatch, narrow_index_math, "narrow_module")
     torch.manual_seed(0)
     x = torch.randn(*shape)
     with torch.no_grad():
