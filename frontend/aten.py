@@ -35,6 +35,23 @@ IDENTITY_OPS = [
 ]
 
 
+def has_symbolic_sizes(node) -> bool:
+    """Whether `node`, its tensor inputs or its scalar arguments have sizes that are not
+    plain ints (Dynamo's dynamic shapes)."""
+    import torch.fx as fx
+
+    def symbolic(v) -> bool:
+        if isinstance(v, fx.Node):
+            v = v.meta.get("val")
+        if isinstance(v, (list, tuple)):
+            return any(symbolic(x) for x in v)
+        if isinstance(v, torch.Tensor):
+            return any(not isinstance(s, int) for s in v.shape)
+        return isinstance(v, torch.SymInt | torch.SymFloat | torch.SymBool)
+
+    return symbolic(node) or symbolic(list(node.args)) or symbolic(list(node.kwargs.values()))
+
+
 def lower_node(ctx: ImportContext, node) -> Any:
     import torch.fx as fx
 
@@ -74,6 +91,8 @@ def lower_node(ctx: ImportContext, node) -> Any:
         return IMPORT[node.target](ctx, *args, **kwargs)
     except UnsupportedOpError as e:
         e.op, e.where = e.op or str(node.target), e.where or where_of(node)
+        if e.dynamic is None:  # a rule refused a form with symbolic sizes, or not
+            e.dynamic = has_symbolic_sizes(node)
         raise
     except Exception as e:  # noqa: BLE001 - an importer bug must fall back, never crash
         raise UnsupportedOpError(
@@ -123,8 +142,10 @@ def _upcast_call(ctx: ImportContext, rule, args, kwargs):
     ]
 
 
-def unsupported(what: str):
-    raise UnsupportedOpError(f"frontend: {what}")
+def unsupported(what: str, dynamic: bool | None = None):
+    """Refuse the node being imported; `dynamic` as in UnsupportedOpError (None: the node
+    has symbolic sizes, so a static specialization may import it)."""
+    raise UnsupportedOpError(f"frontend: {what}", dynamic=dynamic)
 
 
 # --- type promotion -----------------------------------------------------------------
@@ -136,7 +157,8 @@ def as_dtype(x, dtype: torch.dtype) -> ir.Value:
     if isinstance(x, ir.Value):
         return tg.convert(x, elem)
     if isinstance(x, torch.SymInt | torch.SymFloat | torch.SymBool):
-        unsupported(f"symbolic scalar {x} used as a tensor value")
+        # The op runs eagerly with the size's value; cheap, and the plan stays shape-generic.
+        unsupported(f"symbolic scalar {x} used as a tensor value", dynamic=False)
     if isinstance(x, bool) and dtype != torch.bool:
         x = int(x)
     return tg.constant(x, elem)

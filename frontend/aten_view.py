@@ -47,6 +47,8 @@ def reshape_to_meta(ctx, x):
     dst = ctx.meta().shape
     if len(src) == len(dst) and all(_same_size(a, b) for a, b in zip(src, dst)):
         return x
+    if static_dims(dst).count(DYN) > 1:  # tg.reshape derives at most one dim from numel
+        unsupported("reshape to more than one dynamic dim")
     return build(ReshapeOp, x, result_types=[tensor_type(static_dims(dst), element_type(x))])
 
 

@@ -27,6 +27,7 @@ from .options import check_option_values
 from .fx_importer import import_graph
 from .graph_cache import compile_cached
 from .partition import Segment, partition, segment_module
+from .per_shape import NeedsStaticShapes, PerShape, has_symbolic_inputs
 from .shapes import output_shape_fn
 
 log = logging.getLogger("dynamlir")
@@ -448,14 +449,20 @@ def compile_graph(
     device_of(inputs, "graph inputs")  # mixed devices: the whole graph runs eagerly
     grad = torch.is_grad_enabled()
     training = grad and any(getattr(t, "requires_grad", False) for t in example_inputs)
+    dynamic = has_symbolic_inputs(gm, example_inputs)
     forced: dict = {}
     while True:
         eager, segments = partition(graph, grad, forced)
+        refused = [e for e in eager.values() if e is not None and e.dynamic]
+        if dynamic and refused:  # Note [per-shape specialization]
+            raise NeedsStaticShapes(refused[0])
         try:
             runner = PartialGraph(gm, graph, sig, segments, pipeline, training, chip)
             break
         except SegmentError as e:  # plan again with the segment's nodes eager
             seg, error = e.segment, e.error
+            if dynamic:
+                raise NeedsStaticShapes(error) from None
             where = next((w for n in seg.nodes if (w := _where(n))), "")
             op = getattr(error, "op", "") or "compile"
             warn_fallback(
@@ -490,7 +497,13 @@ def dynamlir_backend(gm: fx.GraphModule, example_inputs, **options) -> Callable:
     try:
         with debug.gc_paused():  # Dynamo's capture is done; export and import are ours
             graph, floats = float_inputs.specialize(gm, example_inputs)  # Note [dynamic float inputs]
-            runner = compile_cached(graph, example_inputs, options, compile_graph)  # Note [graph cache]
+            try:
+                runner = compile_cached(graph, example_inputs, options, compile_graph)  # Note [graph cache]
+            except NeedsStaticShapes as e:  # Note [per-shape specialization]
+                debug.log.info("dynamic graph compiled per input shape: %s", e.error)
+                runner = PerShape(
+                    graph, lambda g, ex: compile_cached(g, ex, options, compile_graph), e.error
+                )
             return float_inputs.CheckedFloats(runner, gm.forward, floats) if floats else runner
     except UnsupportedOpError as e:
         warn_fallback(e, what="a graph")

@@ -1,0 +1,157 @@
+"""Static specializations of a dynamic graph whose symbolic sizes the importer refuses.
+
+Note [per-shape specialization]
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+Dynamo hands the backend graphs with symbolic sizes under `dynamic=True`, and under the
+default (`dynamic=None`) from the second input shape of a frame on (automatic dynamic
+shapes): the recompiled graph has every dim that changed symbolic. Some forms compile
+shape-generically (elementwise ops, matmuls, norms, softmax: the kernels read sizes at
+run time), others do not yet: a reshape to two dynamic dims (a transformer's head split,
+`x.view(B, T, h, d)`), a constant fill of a dynamic shape (a causal mask of T x T), and
+the other mappings that raise `unsupported(...)` for a symbolic size. Such a graph used
+to run those ops eagerly; for a GPT-style block that is the whole block, so a model fed a
+second batch size or sequence length fell back to eager for good.
+
+When the shape-generic plan of a graph would run something eagerly for its symbolic sizes
+(an importer rule refused a node with symbolic sizes: `UnsupportedOpError.dynamic`, or a
+compiled segment of it failed to import or compile), `compile_graph` raises
+`NeedsStaticShapes` before warning, and the backend returns `PerShape` instead: each call's
+input shapes (and symbolic int inputs) select a static specialization of the graph,
+compiled on first use as a static graph is, through the graph and disk caches, so the
+same shapes in a later process load in milliseconds. That is what the default mode does
+anyway before its first recompile, one compile per shape; Dynamo itself caps recompiles
+of a frame at 8, and so does `LIMIT` here: later new shapes run the graph eagerly, with
+one warning. Where specializing would not help, or hardly, the graph keeps its one
+shape-generic plan with the op eager, as before: an op with no tg mapping at all, or a
+symbolic size used as a tensor value (`x + x.shape[0]`: one cheap eager op between
+compiled segments; `unsupported(..., dynamic=False)`).
+
+Still missing: shape-generic forms of those ops (tg.reshape with size operands, fills of a
+dynamic shape), which would make one compile serve every shape.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Callable, Sequence
+
+import torch
+import torch.fx as fx
+
+from ..runtime import debug
+from ..runtime.cpu import CompileError
+from .errors import UnsupportedOpError
+
+# Specializations per graph before new shapes run eagerly (Dynamo's own recompile limit).
+LIMIT = 8
+
+
+class NeedsStaticShapes(Exception):
+    """The shape-generic plan of a dynamic graph would run `error`'s op eagerly for its
+    symbolic sizes; a static specialization would compile it."""
+
+    def __init__(self, error: Exception):
+        super().__init__(str(error))
+        self.error = error
+
+
+def has_symbolic_inputs(gm: fx.GraphModule, example_inputs: Sequence[Any]) -> bool:
+    """Whether Dynamo's graph `gm` takes symbolic sizes: a SymInt input or a tensor input
+    with a symbolic size, stride or offset."""
+    for i, node in enumerate(_placeholders(gm)):
+        value = node.meta.get("example_value", node.meta.get("val"))
+        if value is None and i < len(example_inputs):
+            value = example_inputs[i]
+        if isinstance(value, torch.SymInt | torch.SymFloat | torch.SymBool):
+            return True
+        if isinstance(value, torch.Tensor):
+            sizes = (*value.shape, *value.stride(), value.storage_offset())
+            if any(not isinstance(s, int) for s in sizes):
+                return True
+    return False
+
+
+def shape_key(args: Sequence[Any]) -> tuple:
+    """What picks a specialization: tensor shapes, dtypes and devices; int values."""
+    key = []
+    for a in args:
+        if isinstance(a, torch.Tensor):
+            key.append((tuple(a.shape), a.dtype, a.device))
+        elif isinstance(a, (int, float, bool)):
+            key.append(a)
+        else:
+            key.append(type(a))
+    return tuple(key)
+
+
+def static_copy(gm: fx.GraphModule, args: Sequence[Any]) -> tuple[fx.GraphModule, list]:
+    """(a copy of `gm` whose inputs are described by static fake tensors of `args`' shapes
+    and by `args`' int values, those example inputs)."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    mode = FakeTensorMode(allow_non_fake_inputs=True)
+    examples = [
+        mode.from_tensor(a, static_shapes=True) if isinstance(a, torch.Tensor) else a for a in args
+    ]
+    graph = fx.Graph()
+    env: dict = {}
+    out = graph.graph_copy(gm.graph, env)  # node metas are copied shallowly
+    graph.output(out)
+    for node, example in zip(_placeholders_of(graph), examples):
+        node.meta = {**node.meta, "example_value": example, "val": example}
+    copy = fx.GraphModule(gm, graph)
+    return copy, examples
+
+
+class PerShape:
+    """Dynamo's callable for a dynamic graph compiled per input shape (Note [per-shape
+    specialization]): `compile(graph, example_inputs)` builds each specialization."""
+
+    def __init__(self, gm: fx.GraphModule, compile: Callable, reason: Exception):  # noqa: A002
+        self.gm = gm
+        self.compile = compile
+        self.reason = reason
+        self.runners: dict[tuple, Callable] = {}
+        self.warned = False
+
+    def __call__(self, *args):
+        key = shape_key(args)
+        runner = self.runners.get(key)
+        if runner is None:
+            runner = self.runners[key] = self._specialize(key, args)
+        return runner(*args)
+
+    def _specialize(self, key: tuple, args: Sequence[Any]) -> Callable:
+        if len(self.runners) >= LIMIT:
+            if not self.warned:
+                self.warned = True
+                warnings.warn(
+                    f"dynamlir: a graph compiled per input shape ({self.reason}) met more "
+                    f"than {LIMIT} shapes; new shapes run it eagerly",
+                    stacklevel=3,
+                )
+            return self.gm.forward
+        debug.count("shape_specializations")
+        debug.log.info(
+            "compiling a static specialization (%d of at most %d) of a dynamic graph: %s",
+            len(self.runners) + 1, LIMIT, self.reason,
+        )
+        graph, examples = static_copy(self.gm, args)
+        try:
+            with debug.gc_paused():
+                return self.compile(graph, examples)
+        except (UnsupportedOpError, CompileError) as e:
+            from .backend import warn_fallback
+
+            error = e if isinstance(e, UnsupportedOpError) else UnsupportedOpError(
+                str(e).splitlines()[0], op="compile")
+            warn_fallback(error, what="a graph")
+            return self.gm.forward
+
+
+def _placeholders(gm: fx.GraphModule) -> list[fx.Node]:
+    return _placeholders_of(gm.graph)
+
+
+def _placeholders_of(graph: fx.Graph) -> list[fx.Node]:
+    return [n for n in graph.nodes if n.op == "placeholder"]

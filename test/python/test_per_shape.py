@@ -1,0 +1,119 @@
+"""Note [per-shape specialization]: a dynamic graph whose symbolic sizes the importer
+refuses (a reshape to two dynamic dims, a fill of a dynamic shape) compiles one static
+specialization per input shape instead of running those ops eagerly."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+
+import pytest
+import torch
+
+from dynamlir.demo import Block
+from dynamlir.frontend import per_shape
+from dynamlir.runtime import debug
+
+SHAPES = [(2, 16, 32), (3, 12, 32), (1, 20, 32)]
+
+
+def _no_warnings():
+    context = warnings.catch_warnings()
+    context.__enter__()
+    warnings.simplefilter("error")  # no fallback of ours, no Dynamo graph break
+    return context
+
+
+def test_block_under_dynamic_true_compiles_each_shape(fresh_cache):
+    torch.manual_seed(0)
+    model = Block(d=32, heads=4).eval()
+    compiled = torch.compile(model, backend="dynamlir", dynamic=True)
+    context = _no_warnings()
+    try:
+        for shape in SHAPES + SHAPES[:1]:
+            x = torch.randn(*shape)
+            with torch.no_grad():
+                torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-5)
+    finally:
+        context.__exit__(None, None, None)
+    assert debug.COUNTERS["shape_specializations"] == 3  # the repeated shape reuses its own
+    assert debug.COUNTERS["calls"] == 4  # compiled code ran every time
+    assert debug.COUNTERS["fallbacks"] == 0
+
+
+def test_block_training_after_automatic_dynamic_recompile(fresh_cache):
+    """The default mode: the second shape makes Dynamo recompile with symbolic sizes;
+    before, that graph ran the whole block eagerly."""
+    torch.manual_seed(0)
+    model = Block(d=32, heads=4)
+    reference = copy.deepcopy(model)
+    compiled = torch.compile(model, backend="dynamlir")
+    context = _no_warnings()
+    try:
+        for shape in SHAPES:
+            x = torch.randn(*shape)
+            compiled(x).pow(2).mean().backward()
+            reference(x).pow(2).mean().backward()
+            for (name, got), (_, want) in zip(model.named_parameters(),
+                                              reference.named_parameters()):
+                torch.testing.assert_close(got.grad, want.grad, rtol=1e-4, atol=1e-5,
+                                           msg=lambda m, n=name: f"{shape} {n}: {m}")
+    finally:
+        context.__exit__(None, None, None)
+    assert debug.COUNTERS["shape_specializations"] == 2  # the first shape: a static graph
+    assert debug.COUNTERS["calls"] == 6  # forward and backward per step, all compiled
+    assert debug.COUNTERS["fallbacks"] == 0
+
+
+def _heads(x):
+    b, t, c = x.shape
+    return x.view(b, t, 4, c // 4).transpose(1, 2).tanh()
+
+
+def test_shapes_past_the_limit_run_eagerly_with_one_warning(fresh_cache, monkeypatch):
+    monkeypatch.setattr(per_shape, "LIMIT", 2)
+    compiled = torch.compile(_heads, backend="dynamlir", dynamic=True)
+    inputs = [torch.randn(b, t, 8) for b, t in ((2, 3), (3, 5), (4, 2), (5, 7))]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for x in inputs + inputs[:1]:
+            torch.testing.assert_close(compiled(x), _heads(x))
+    ours = [str(w.message) for w in caught if "dynamlir" in str(w.message)]
+    assert len(ours) == 1
+    assert "met more than 2 shapes; new shapes run it eagerly" in ours[0]
+    assert "reshape to more than one dynamic dim" in ours[0]
+    assert debug.COUNTERS["shape_specializations"] == 2
+    assert debug.COUNTERS["calls"] == 3  # the first two shapes, and the first again
+
+
+def test_an_op_with_no_mapping_keeps_one_shape_generic_plan(fresh_cache):
+    def f(x):
+        return torch.special.bessel_j0(x.tanh()) * 2
+
+    compiled = torch.compile(f, backend="dynamlir", dynamic=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the op's one warning may have been given already
+        for rows in (3, 5, 7):
+            x = torch.randn(rows, 4)
+            torch.testing.assert_close(compiled(x), f(x))
+    assert debug.COUNTERS["shape_specializations"] == 0
+    assert debug.COUNTERS["fallbacks"] >= 1
+
+
+def test_static_copy_describes_inputs_by_their_concrete_shapes():
+    gm = torch.fx.symbolic_trace(lambda x, n: x.reshape(n, -1))
+    copy_, examples = per_shape.static_copy(gm, [torch.randn(4, 6), 2])
+    metas = [n.meta["val"] for n in copy_.graph.nodes if n.op == "placeholder"]
+    assert tuple(metas[0].shape) == (4, 6) and metas[1] == 2
+    assert examples[1] == 2
+    assert not per_shape.has_symbolic_inputs(copy_, examples)
+    torch.testing.assert_close(copy_(torch.ones(4, 6), 3), torch.ones(3, 8))
+
+
+@pytest.mark.parametrize("args, same", [
+    ((torch.zeros(2, 3), 4), (torch.ones(2, 3), 4)),
+    ((torch.zeros(2, 3),), (torch.zeros(2, 3, dtype=torch.float64),)),
+])
+def test_shape_key(args, same):
+    equal = per_shape.shape_key(args) == per_shape.shape_key(same)
+    assert equal == (args[0].dtype == same[0].dtype)
