@@ -19,7 +19,9 @@ half a file and the json (written last) commits the entry. A payload whose size 
 does not match, or unreadable json, is a corrupt entry: it is deleted, counted
 (`disk_corrupt`) and rebuilt, never loaded. Small json records sit beside the entries
 (`<key>.<kind>.json`, checksummed the same way): graph plans, and variant records that map
-a module's exact text to its entry's key (Note [variant records], runtime/cpu.py).
+a module's exact text to its entry's key (Note [variant records], runtime/cpu.py). Kernel
+object files (`<key>-<sha256 prefix>.o`, Note [kernel object cache] in
+runtime/llvm_units.py) are entries of their own, kept in memory too.
 """
 
 from __future__ import annotations
@@ -109,6 +111,7 @@ def fingerprint_parts() -> dict[str, str]:
             root / "runtime" / "memref.py",
             root / "runtime" / "llvm_jit.py",
             root / "runtime" / "llvm_text.py",
+            root / "runtime" / "llvm_units.py",
             root / "runtime" / "llvm_worker.py",
         ]
     )
@@ -235,7 +238,10 @@ def _atomic_write(path: Path, write) -> None:
 
 def _commit(d: Path, key: str, kind: str, payload_tmp: str, suffix: str) -> None:
     """Copy a built payload to its content-addressed name, then write the json."""
-    data = Path(payload_tmp).read_bytes()
+    _commit_bytes(d, key, kind, Path(payload_tmp).read_bytes(), suffix)
+
+
+def _commit_bytes(d: Path, key: str, kind: str, data: bytes, suffix: str) -> None:
     digest = hashlib.sha256(data).hexdigest()
     payload = d / f"{key}-{digest[:16]}{suffix}"
     _atomic_write(payload, lambda out: Path(out).write_bytes(data))
@@ -250,7 +256,35 @@ def _commit(d: Path, key: str, kind: str, payload_tmp: str, suffix: str) -> None
     }
     meta["checksum"] = _meta_checksum(meta)
     _atomic_write(d / f"{key}.json", lambda out: Path(out).write_text(json.dumps(meta)))
-    debug.count("disk_stores")
+    debug.count("kernel_stores" if kind == "o" else "disk_stores")
+
+
+def load_object(key: str) -> bytes | None:
+    """A kernel's object code (Note [kernel object cache], runtime/llvm_units.py) from
+    memory or disk, or None."""
+    if (hit := _MEMORY.get("o:" + key)) is not None:
+        return hit[0]
+    if (path := _entry(key, "o")) is None:
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        _discard(path.parent, key, str(e))
+        return None
+    _MEMORY["o:" + key] = (data,)
+    return data
+
+
+def store_object(key: str, data: bytes) -> None:
+    """Keep a kernel's object code in memory and, when there is a cache directory, on disk."""
+    _MEMORY["o:" + key] = (data,)
+    if (d := cache_dir()) is None:
+        return
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        _commit_bytes(d, key, "o", data, ".o")
+    except OSError as e:
+        debug.log.debug("compile cache: cannot store object %s: %s", key, e)
 
 
 def build_shared(key: str, build) -> tuple:

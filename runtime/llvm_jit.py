@@ -27,16 +27,17 @@ the ExecutionEngine (runtime/cpu.py).
 Note [parallel code generation]
 ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
 LLVM is most of a compile, and llvmlite serializes every call into LLVM behind one lock,
-so threads cannot share the work; helper processes can. The module's text is split into
-parts that each define some functions and declare the rest (`split_module`: a kernel stays
-with its launcher and thunk), the helpers compile one part each while this process
-compiles the first, and the linker joins the objects. A helper is a long-lived
+so threads cannot share the work; helper processes can. The module's text is cut into
+units that each define some functions and declare the rest (a kernel stays with its
+launcher and thunk; runtime/llvm_units.py), the units not in the kernel object cache are
+taken largest first by whichever worker is free (this process, and a thread per helper
+that sends it the next unit when it answers), and the linker joins the objects. A helper is a long-lived
 `llvm_worker.py --serve` process: starting Python and importing llvmlite takes 0.35 s on
 this machine, longer than most modules take to compile, so `start_helpers` launches them
 when the backend first misses its graph cache (they get ready while it exports and lowers;
 a graph the disk cache has needs no LLVM) and they serve every later compile of the
-process. They exit when their stdin closes: at exit, or when this process dies. A helper that fails or vanishes costs nothing but time: its
-part is compiled here.
+process. They exit when their stdin closes: at exit, or when this process dies. A helper
+that fails or vanishes costs nothing but time: its unit is compiled here.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ import threading
 
 from torch_mlir import ir
 
-from . import debug, llvm_worker
+from . import debug, llvm_units, llvm_worker
+from .llvm_units import Unit
 from .llvm_text import legacy_float_syntax
 
 PACKED_ENTRY = "_mlir__mlir_ciface_dynamlir_entry"
@@ -130,26 +132,32 @@ class Helper:
             text=True,
         )
 
-    def submit(self, src: str, obj: str) -> bool:
+    def submit(self, pairs: list[tuple[str, str]]) -> bool:
+        """Ask for each (IN.ll, OUT.o) of `pairs` to be compiled, in one request."""
         try:
-            self.proc.stdin.write(f"{src}\t{obj}\n")
+            self.proc.stdin.write("\t".join(p for pair in pairs for p in pair) + "\n")
             self.proc.stdin.flush()
             return True
         except (OSError, ValueError):
             return False
 
-    def result(self, obj: str) -> bytes | None:
-        """The object a submitted request wrote, or None (the helper failed or is gone)."""
+    def result(self, objs: list[str]) -> list[bytes] | None:
+        """The objects a submitted request wrote, or None (the helper failed or is gone)."""
         try:
             status = self.proc.stdout.readline().strip()
         except (OSError, ValueError):
             status = ""
         if status == "0":
-            with open(obj, "rb") as f:
-                return f.read()
+            out = []
+            for obj in objs:
+                with open(obj, "rb") as f:
+                    out.append(f.read())
+            return out
         if status == "1":
-            with open(obj + ".err") as f:
-                debug.log.debug("cpu jit: helper process failed: %s", f.read().strip()[:300])
+            for obj in objs:
+                if os.path.exists(obj + ".err"):
+                    with open(obj + ".err") as f:
+                        debug.log.debug("cpu jit: helper process failed: %s", f.read().strip()[:300])
         return None
 
     def alive(self) -> bool:
@@ -222,97 +230,75 @@ def close_helpers() -> None:
 
 
 def shared_object(module: ir.Module, build_dir: str, libs: tuple[str, ...]) -> str:
-    """Compile `module` to `build_dir`/entry.so (Notes [cpu code generation] and [parallel
-    code generation]); returns its path."""
+    """Compile `module` to `build_dir`/entry.so (Notes [cpu code generation], [parallel
+    code generation] and [kernel object cache]); returns its path."""
+    from . import cache
+
     text = llvm_ir(module)
-    taken = _take(helpers()) if len(text) >= SPLIT_MIN_CHARS else []
-    pending: list[Helper] = []
-    try:
-        parts = split_module(text, 1 + len(taken)) if taken else [text]
-        debug.count("jit_parts", len(parts))
-        running = []
-        for i, (part, helper) in enumerate(zip(parts[1:], taken), 1):
-            src, obj = (os.path.join(build_dir, f"part{i}.{ext}") for ext in ("ll", "o"))
-            with open(src, "w") as f:
-                f.write(part)
-            submitted = helper.submit(src, obj)
-            if submitted:
-                pending.append(helper)
-            running.append((helper if submitted else None, part, obj))
-        objects = [object_code(parts[0])]
-        for helper, part, obj in running:
-            code = None
-            if helper is not None:
-                code = helper.result(obj)
-                pending.remove(helper)
-            # here instead; a real error in the text raises
-            objects.append(code if code is not None else object_code(part))
-    finally:
-        for helper in pending:  # its answer was never read: it cannot serve again
-            helper.proc.kill()
-            helper.proc.wait()
-        _give_back(taken)
+    units = llvm_units.kernel_units(text, lambda t: cache.key_of(t, OBJECT_KEY)) or [Unit(text)]
+    objects: list[bytes | None] = [None] * len(units)
+    for i, unit in enumerate(units):
+        if unit.key is not None and (obj := cache.load_object(unit.key)) is not None:
+            objects[i] = obj
+            debug.count("kernel_hits")
+    todo = [i for i, obj in enumerate(objects) if obj is None]
+    for i, obj in zip(todo, compile_units([units[i].text for i in todo], build_dir)):
+        objects[i] = obj
+        if units[i].key is not None:
+            cache.store_object(units[i].key, obj)
     return link_shared(objects, build_dir, libs)
+
+
+# What a unit's cache key adds to its text (Note [kernel object cache]).
+OBJECT_KEY = "llvmlite object: O3, no unrolling or interleaving"
+
+
+def compile_units(texts: list[str], build_dir: str) -> list[bytes]:
+    """The object code of each of `texts`, compiled here and by the helpers at once (Note
+    [parallel code generation]): each worker takes the largest unit left when it is free
+    (one thread per helper feeds it and waits on its pipe; LLVM runs without the GIL), and
+    a helper that fails leaves its unit, and the rest, to this process."""
+    if not texts:
+        return []
+    taken = _take(helpers()) if len(texts) > 1 and sum(map(len, texts)) >= SPLIT_MIN_CHARS else []
+    debug.count("jit_parts", 1 + len(taken))
+    order = iter(sorted(range(len(texts)), key=lambda i: -texts[i].count("\n  ")))  # instructions
+    lock = threading.Lock()
+    objects: dict[int, bytes | None] = {}
+
+    def next_unit() -> int | None:
+        with lock:
+            return next(order, None)
+
+    def feed(helper: Helper) -> None:
+        while (i := next_unit()) is not None:
+            src, obj = (os.path.join(build_dir, f"unit{i}.{ext}") for ext in ("ll", "o"))
+            with open(src, "w") as f:
+                f.write(texts[i])
+            codes = helper.result([obj]) if helper.submit([(src, obj)]) else None
+            objects[i] = codes[0] if codes else None
+            if codes is None:  # it cannot serve again
+                helper.proc.kill()
+                helper.proc.wait()
+                return
+
+    feeders = [threading.Thread(target=feed, args=(h,), daemon=True) for h in taken]
+    try:
+        for t in feeders:
+            t.start()
+        while (i := next_unit()) is not None:
+            objects[i] = object_code(texts[i])
+    finally:
+        for t in feeders:
+            t.join()
+        _give_back(taken)
+    # here instead; a real error in the text raises
+    return [objects.get(i) or object_code(texts[i]) for i in range(len(texts))]
 
 
 # Below this much LLVM IR, writing a part and reading its object back outweighs what a
 # (running) helper saves.
 SPLIT_MIN_CHARS = 30_000
-
-_DEFINE = re.compile(r"^define ([^@]*)@([-\w.$]+)\((.*)\)([^{]*)\{$")
-_LINKAGE = re.compile(
-    r"\b(private|internal|linkonce|linkonce_odr|weak|weak_odr|common|appending|"
-    r"extern_weak|available_externally|comdat)\b"
-)
-_ARG_NAME = re.compile(r" %[-\w.$]+(?=, |$)")
-
-
-def split_module(text: str, n: int) -> list[str]:
-    """`text` as up to `n` modules that together define what it defines (Note [parallel
-    code generation]); [text] when it cannot be split safely."""
-    lines = text.split("\n")
-    common: list[str] = []
-    groups: dict[str, list[tuple[str, int, int]]] = {}
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if line.startswith("@") and not re.match(r"^@[-\w.$]+ = (private|internal) ", line):
-            return [text]  # a global other parts would need to share
-        if not line.startswith("define "):
-            common.append(line)
-            i += 1
-            continue
-        m = _DEFINE.match(line)
-        if m is None or _LINKAGE.search(m.group(1) + m.group(4)):
-            return [text]
-        end = lines.index("}", i)
-        name = m.group(2)
-        family = "entry" if "dynamlir_entry" in name else re.sub(r"_(launch|thunk)$", "", name)
-        groups.setdefault(family, []).append((name, i, end))
-        i = end + 1
-    if n < 2 or len(groups) < 2:
-        return [text]
-    bins: list[tuple[int, list]] = [(0, []) for _ in range(min(n, len(groups)))]
-    for family in sorted(groups, key=lambda f: -sum(e - b for _, b, e in groups[f])):
-        k = min(range(len(bins)), key=lambda j: bins[j][0])
-        size, members = bins[k]
-        members.extend(groups[family])
-        bins[k] = (size + sum(e - b for _, b, e in groups[family]), members)
-    defined = [d for members in (b[1] for b in bins) for d in members]
-    parts = []
-    for _, members in bins:
-        own = {name for name, _, _ in members}
-        out = list(common)
-        for name, begin, end in defined:
-            if name in own:
-                out.extend(lines[begin : end + 1])
-            else:
-                m = _DEFINE.match(lines[begin])
-                params = _ARG_NAME.sub("", m.group(3))
-                out.append(f"declare {m.group(1)}@{name}({params}){m.group(4).rstrip()}")
-        parts.append("\n".join(out))
-    return parts
-
 
 def link_shared(objects: list[bytes], build_dir: str, libs: tuple[str, ...]) -> str:
     """Link `objects` into `build_dir`/entry.so against `libs`, libm and libc (see

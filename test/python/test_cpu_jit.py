@@ -8,11 +8,12 @@ import os
 import re
 import struct
 import subprocess
+import sys
 
 import llvmlite.binding as llvm
 import pytest
 import torch
-from dynamlir.runtime import debug, llvm_jit, llvm_worker
+from dynamlir.runtime import debug, llvm_jit, llvm_units, llvm_worker
 from dynamlir.runtime.cpu import CpuFunction, OutputSpec
 from dynamlir.runtime.llvm_text import legacy_float_syntax
 
@@ -69,23 +70,46 @@ def module_with(functions: int) -> str:
     return "\n\n".join(["declare ptr @malloc(i64)", *defs, entry, "attributes #0 = { nounwind }"])
 
 
-def test_split_module_keeps_families_together_and_declares_the_rest():
-    parts = llvm_jit.split_module(module_with(4), 2)
-    assert len(parts) == 2
-    defined = [
-        {ln.split("@")[1].split("(")[0] for ln in p.splitlines() if ln.startswith("define")}
-        for p in parts
-    ]
-    assert set.union(*defined) == {
-        "dynamlir_entry", *(f"dynamlir_par_{i}{s}" for i in range(4) for s in ("", "_launch"))
-    }
+def defined_names(text: str) -> set[str]:
+    return {ln.split("@")[1].split("(")[0] for ln in text.splitlines() if ln.startswith("define")}
+
+
+def key(text: str) -> str:
+    return "key of " + text
+
+
+def test_kernel_units_keep_families_together_and_declare_the_rest():
+    home, *kernels = llvm_units.kernel_units(module_with(4), key)
+    assert home.key is None and all(u.key == key(u.text) for u in kernels)
+    defined = [defined_names(u.text) for u in (home, *kernels)]
+    assert defined[0] == {"dynamlir_entry"}
+    for names in defined[1:]:  # a kernel and its launcher, renamed after their content
+        (kernel,) = [n for n in names if not n.endswith("_launch")]
+        assert re.fullmatch(r"dynamlir_k[0-9a-f]{16}", kernel) and names == {kernel, kernel + "_launch"}
+        assert f"declare void @{kernel}_launch(ptr)" in home.text  # the entry calls it
     assert not set.intersection(*defined)
-    for names in defined:  # a kernel and its launcher are compiled together
-        assert all((n + "_launch" in names) for n in names if n.startswith("dynamlir_par_")
-                   and not n.endswith("_launch"))
-    for part in parts:
-        assert "declare void @dynamlir_par_0(ptr, i64)" in part or "define void @dynamlir_par_0(" in part
-        llvm.parse_assembly(part).verify()
+    for unit in (home, *kernels):
+        llvm.parse_assembly(unit.text).verify()
+    assert "dynamlir_par_" not in "".join(u.text for u in (home, *kernels))
+
+
+def test_a_kernel_has_the_same_unit_in_any_module():
+    one = llvm_units.kernel_units(module_with(2), key)
+    # the same two families under other numbers, in another order, beside a third
+    other = module_with(3).replace("dynamlir_par_1", "dynamlir_par_9")
+    other = other.replace("dynamlir_par_0", "dynamlir_par_1").replace("dynamlir_par_9", "dynamlir_par_0")
+    two = llvm_units.kernel_units(other, key)
+    assert {u.text for u in one[1:]} < {u.text for u in two[1:]}
+    changed = llvm_units.kernel_units(module_with(2).replace("sitofp", "uitofp"), key)
+    assert not {u.text for u in one[1:]} & {u.text for u in changed[1:]}
+
+
+def test_the_same_kernel_twice_in_a_module_is_compiled_once_apart():
+    text = module_with(2).replace("i64 1)", "i64 0)")  # par_1 is now par_0 under another name
+    home, *kernels = llvm_units.kernel_units(text, key)
+    assert len(kernels) == 1
+    assert {"dynamlir_entry", "dynamlir_par_1", "dynamlir_par_1_launch"} == defined_names(home.text)
+    llvm.parse_assembly(home.text).verify()
 
 
 @pytest.mark.parametrize(
@@ -95,9 +119,8 @@ def test_split_module_keeps_families_together_and_declares_the_rest():
         "define internal void @helper() {\n  ret void\n}",
     ],
 )
-def test_split_module_leaves_shared_symbols_whole(line):
-    text = module_with(3) + "\n\n" + line
-    assert llvm_jit.split_module(text, 2) == [text]
+def test_modules_with_shared_symbols_stay_whole(line):
+    assert llvm_units.kernel_units(module_with(3) + "\n\n" + line, key) is None
 
 
 TEXT = """
@@ -177,8 +200,8 @@ def test_helper_that_dies_mid_compile_is_compiled_in_process(fresh_cache, monkey
     monkeypatch.setattr(llvm_jit, "SPLIT_MIN_CHARS", 0)
     submit = llvm_jit.Helper.submit
 
-    def submit_then_die(self, src, obj):
-        ok = submit(self, src, obj)
+    def submit_then_die(self, pairs):
+        ok = submit(self, pairs)
         self.proc.kill()
         return ok
 
@@ -326,3 +349,55 @@ def test_linked_object_resolves_compiler_runtime_helpers(tmp_path, monkeypatch, 
     fn = ctypes.CDLL(so).div128
     fn.restype, fn.argtypes = ctypes.c_uint64, [ctypes.c_uint64, ctypes.c_uint64]
     assert fn(3, 7) == (3 << 64) // 7 % (1 << 64)
+
+
+# Note [kernel object cache]: the same matmul and exp kernels in another module.
+TEXT_AGAIN = TEXT.replace('"tg.tanh"', '"tg.sigmoid"')
+
+
+def run_text_again():
+    torch.manual_seed(1)
+    x, w = torch.randn(256, 384), torch.randn(384, 320)
+    fn = CpuFunction(TEXT_AGAIN, [OutputSpec(torch.float32, (256, 320)), OutputSpec(torch.float32, (384, 256))])
+    y, t = fn(x, w)
+    torch.testing.assert_close(y, torch.sigmoid(x.double() @ w.double()).float(), rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(t, x.exp().t())
+
+
+def test_kernel_objects_serve_another_module(fresh_cache):
+    run_text()
+    stored = debug.COUNTERS["kernel_stores"]
+    assert stored >= 3 and debug.COUNTERS["kernel_hits"] == 0
+    assert len(list(fresh_cache.glob("*.o"))) == stored
+    run_text_again()
+    assert debug.COUNTERS["kernel_hits"] >= 2  # not the tanh/sigmoid epilogue's kernel
+    assert debug.COUNTERS["kernel_stores"] < 2 * stored
+
+
+def test_kernel_objects_on_disk_serve_a_new_process(fresh_cache, monkeypatch):
+    run_text()
+    code = (
+        "from dynamlir.runtime import debug\n"
+        "import test_cpu_jit as t\n"
+        "t.run_text_again()\n"
+        "print(debug.COUNTERS['kernel_hits'], debug.COUNTERS['kernel_stores'])\n"
+    )
+    env = {**os.environ, "DYNAMLIR_CACHE_DIR": str(fresh_cache),
+           "PYTHONPATH": os.path.dirname(__file__) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    hits, stores = map(int, proc.stdout.split()[-2:])
+    assert hits >= 2 and stores >= 1
+
+
+def test_corrupt_kernel_object_is_compiled_again(fresh_cache):
+    from dynamlir.runtime import cache
+
+    run_text()
+    for path in fresh_cache.glob("*.o"):
+        path.write_bytes(b"not an object file")
+    cache._MEMORY.clear()
+    run_text_again()  # checks the results
+    assert debug.COUNTERS["disk_corrupt"] >= 2  # each kernel it shares with the first
+    assert debug.COUNTERS["kernel_hits"] == 0
