@@ -235,7 +235,10 @@ def shared_object(module: ir.Module, build_dir: str, libs: tuple[str, ...]) -> s
     from . import cache
 
     text = llvm_ir(module)
-    units = llvm_units.kernel_units(text, lambda t: cache.key_of(t, OBJECT_KEY)) or [Unit(text)]
+    units = None
+    if len(text) >= SPLIT_MIN_CHARS:  # a small module compiles faster whole than in units
+        units = llvm_units.kernel_units(text, lambda t: cache.key_of(t, OBJECT_KEY))
+    units = units or [Unit(text)]
     objects: list[bytes | None] = [None] * len(units)
     for i, unit in enumerate(units):
         if unit.key is not None and (obj := cache.load_object(unit.key)) is not None:
@@ -297,7 +300,8 @@ def compile_units(texts: list[str], build_dir: str) -> list[bytes]:
 
 
 # Below this much LLVM IR, writing a part and reading its object back outweighs what a
-# (running) helper saves.
+# (running) helper saves, and the fixed cost of each unit (about 2 ms of LLVM, Note [kernel
+# object cache]) outweighs what cached kernels save: such a module is one unit, uncached.
 SPLIT_MIN_CHARS = 30_000
 
 def link_shared(objects: list[bytes], build_dir: str, libs: tuple[str, ...]) -> str:
