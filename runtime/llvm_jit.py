@@ -132,32 +132,26 @@ class Helper:
             text=True,
         )
 
-    def submit(self, pairs: list[tuple[str, str]]) -> bool:
-        """Ask for each (IN.ll, OUT.o) of `pairs` to be compiled, in one request."""
+    def submit(self, src: str, obj: str) -> bool:
         try:
-            self.proc.stdin.write("\t".join(p for pair in pairs for p in pair) + "\n")
+            self.proc.stdin.write(f"{src}\t{obj}\n")
             self.proc.stdin.flush()
             return True
         except (OSError, ValueError):
             return False
 
-    def result(self, objs: list[str]) -> list[bytes] | None:
-        """The objects a submitted request wrote, or None (the helper failed or is gone)."""
+    def result(self, obj: str) -> bytes | None:
+        """The object a submitted request wrote, or None (the helper failed or is gone)."""
         try:
             status = self.proc.stdout.readline().strip()
         except (OSError, ValueError):
             status = ""
         if status == "0":
-            out = []
-            for obj in objs:
-                with open(obj, "rb") as f:
-                    out.append(f.read())
-            return out
+            with open(obj, "rb") as f:
+                return f.read()
         if status == "1":
-            for obj in objs:
-                if os.path.exists(obj + ".err"):
-                    with open(obj + ".err") as f:
-                        debug.log.debug("cpu jit: helper process failed: %s", f.read().strip()[:300])
+            with open(obj + ".err") as f:
+                debug.log.debug("cpu jit: helper process failed: %s", f.read().strip()[:300])
         return None
 
     def alive(self) -> bool:
@@ -278,11 +272,8 @@ def compile_units(texts: list[str], build_dir: str) -> list[bytes]:
             src, obj = (os.path.join(build_dir, f"unit{i}.{ext}") for ext in ("ll", "o"))
             with open(src, "w") as f:
                 f.write(texts[i])
-            codes = helper.result([obj]) if helper.submit([(src, obj)]) else None
-            objects[i] = codes[0] if codes else None
-            if codes is None:  # it cannot serve again
-                helper.proc.kill()
-                helper.proc.wait()
+            objects[i] = helper.result(obj) if helper.submit(src, obj) else None
+            if objects[i] is None:  # gone, or LLVM failed on it: this process takes over
                 return
 
     feeders = [threading.Thread(target=feed, args=(h,), daemon=True) for h in taken]

@@ -89,30 +89,27 @@ def optimized(llvm_ir: str, tm):
 
 
 def serve(requests, replies) -> None:
-    """Answer request lines `IN.ll<TAB>OUT.o[<TAB>IN.ll<TAB>OUT.o...]` until the input ends:
-    one status line per request, 0 when every pair compiled."""
+    """Answer `IN.ll<TAB>OUT.o` request lines until the input ends."""
     _target_machine(wide_loops())  # LLVM's start-up happens before the first request
     for line in requests:
-        fields = line.rstrip("\n").split("\t")
-        status = "0"
-        for src, obj in zip(fields[::2], fields[1::2]):
-            try:
-                with open(src) as f:
-                    code = compile_object(f.read())
-                with open(obj, "wb") as f:
-                    f.write(code)
-            except (OSError, RuntimeError) as e:
-                with open(obj + ".err", "w") as f:
-                    f.write(str(e))
-                status = "1"
-                break
+        src, _, obj = line.rstrip("\n").partition("\t")
+        try:
+            with open(src) as f:
+                code = compile_object(f.read())
+            with open(obj, "wb") as f:
+                f.write(code)
+            status = "0"
+        except (OSError, RuntimeError) as e:
+            with open(obj + ".err", "w") as f:
+                f.write(str(e))
+            status = "1"
         replies.write(status + "\n")
         replies.flush()
 
 
 def main(argv: list[str]) -> int:
     if argv != ["--serve"]:
-        print("usage: llvm_worker.py --serve  (requests IN.ll<TAB>OUT.o... on stdin)", file=sys.stderr)
+        print("usage: llvm_worker.py --serve  (requests IN.ll<TAB>OUT.o on stdin)", file=sys.stderr)
         return 2
     serve(sys.stdin, sys.stdout)
     return 0

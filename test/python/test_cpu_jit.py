@@ -200,8 +200,8 @@ def test_helper_that_dies_mid_compile_is_compiled_in_process(fresh_cache, monkey
     monkeypatch.setattr(llvm_jit, "SPLIT_MIN_CHARS", 0)
     submit = llvm_jit.Helper.submit
 
-    def submit_then_die(self, pairs):
-        ok = submit(self, pairs)
+    def submit_then_die(self, src, obj):
+        ok = submit(self, src, obj)
         self.proc.kill()
         return ok
 
