@@ -131,19 +131,11 @@ def kernel_units(text: str, key_of) -> list[Unit] | None:
     f = parse(text)
     if f is None:
         return None
-    defined = {name: begin for members in f.families.values() for name, begin, _ in members}
-    local_globals = {m.group(1): ln for ln in f.common if (m := _LOCAL_GLOBAL.match(ln))}
-    declared = {m.group(1): ln for ln in f.common if (m := _DECLARE.match(ln))}
-    attributes = {m.group(1): ln for ln in f.common if (m := _ATTRIBUTES.match(ln))}
-    metadata = {m.group(1): ln for ln in f.common if (m := _METADATA.match(ln))}
-    header = [ln for ln in f.common if ln.startswith(("source_filename", "target "))]
+    lines = _Lines(f)
     renames: dict[str, str] = {}
     kernels: dict[str, str] = {}  # family -> unit text
     for family, members in f.families.items():
-        if family == "entry":
-            continue
-        part = _standalone(f, members, defined, local_globals, declared, attributes, metadata, header)
-        if part is None:
+        if family == "entry" or (part := lines.standalone(family, members)) is None:
             continue
         if _RENAMED_KERNEL.match(family):
             own = {s for s in _symbols(part) if s == family or s.startswith(family + "_")}
@@ -165,39 +157,65 @@ def kernel_units(text: str, key_of) -> list[Unit] | None:
     return units + [Unit(part, key_of(part)) for part in kernels.values()]
 
 
-def _standalone(f, members, defined, local_globals, declared, attributes, metadata, header):
-    """The text of a module defining the family `members` alone, attribute groups and
-    metadata renumbered in order of use; None when a symbol, attribute group or metadata
-    node it uses has no line to copy."""
-    own = {name for name, _, _ in members}
-    body = [ln for _, begin, end in members for ln in f.lines[begin : end + 1]]
-    needed: list[str] = []
-    for symbol in dict.fromkeys(_symbols("\n".join(body))):
-        if symbol in own:
-            continue
-        if symbol in local_globals:
-            line = local_globals[symbol]
-            if set(_SYMBOL.findall(line)) != {symbol}:
-                return None  # a global that refers to others
-            needed.append(line)
-        elif symbol in declared:
-            needed.append(declared[symbol])
-        elif symbol in defined:
-            needed.append(declaration(f.lines[defined[symbol]]))
-        else:
+class _Lines:
+    """The lines of a cut module that a unit may copy, by what they define."""
+
+    def __init__(self, f: Functions):
+        self.f = f
+        self.defined = {name: begin for members in f.families.values() for name, begin, _ in members}
+        common = f.common
+        self.local_globals = {m.group(1): ln for ln in common if (m := _LOCAL_GLOBAL.match(ln))}
+        self.declared = {m.group(1): ln for ln in common if (m := _DECLARE.match(ln))}
+        self.attributes = {m.group(1): ln for ln in common if (m := _ATTRIBUTES.match(ln))}
+        self.metadata = {m.group(1): ln for ln in common if (m := _METADATA.match(ln))}
+        self.header = [ln for ln in common if ln.startswith(("source_filename", "target "))]
+        self.bodies = {
+            family: [ln for _, begin, end in members for ln in f.lines[begin : end + 1]]
+            for family, members in f.families.items()
+        }
+        self.uses = {family: dict.fromkeys(_symbols("\n".join(body)))
+                     for family, body in self.bodies.items()}
+        readers: dict[str, int] = {}
+        for used in self.uses.values():
+            for symbol in used:
+                if symbol in self.local_globals:
+                    readers[symbol] = readers.get(symbol, 0) + 1
+        # a global two families read must stay one object: both stay at home
+        self.shared = {g for g, n in readers.items() if n > 1}
+
+    def standalone(self, family: str, members) -> str | None:
+        """The text of a module defining `family` alone, attribute groups and metadata
+        renumbered in order of use; None when it reads a global another family reads, or a
+        symbol, attribute group or metadata node it uses has no line to copy."""
+        own = {name for name, _, _ in members}
+        needed: list[str] = []
+        for symbol in self.uses[family]:
+            if symbol in own:
+                continue
+            if symbol in self.local_globals:
+                line = self.local_globals[symbol]
+                if symbol in self.shared or set(_SYMBOL.findall(line)) != {symbol}:
+                    return None  # shared with another family, or refers to other symbols
+                needed.append(line)
+            elif symbol in self.declared:
+                needed.append(self.declared[symbol])
+            elif symbol in self.defined:
+                needed.append(declaration(self.f.lines[self.defined[symbol]]))
+            else:
+                return None
+        lines = self.header + needed + self.bodies[family]
+        refs = _NUMBERED.findall("\n".join(ln for ln in lines if "#" in ln or "!" in ln))
+        used = dict.fromkeys(n for kind, n in refs if kind == "#")
+        if any(n not in self.attributes for n in used):
             return None
-    lines = header + needed + body
-    refs = _NUMBERED.findall("\n".join(ln for ln in lines if "#" in ln or "!" in ln))
-    used = dict.fromkeys(n for kind, n in refs if kind == "#")
-    if any(n not in attributes for n in used):
-        return None
-    # metadata: the nodes the unit uses, named metadata (module flags), and what they use
-    nodes = [n for n in metadata if not n.isdigit()] + [n for kind, n in refs if kind == "!"]
-    for n in nodes:  # grows while it is walked
-        if n not in metadata:
-            return None
-        nodes += [m for kind, m in _NUMBERED.findall(metadata[n]) if kind == "!" and m not in nodes]
-    return _renumber(lines + [attributes[n] for n in used] + [metadata[n] for n in dict.fromkeys(nodes)])
+        # metadata: the nodes the unit uses, named metadata (module flags), and what they use
+        nodes = [n for n in self.metadata if not n.isdigit()] + [n for k, n in refs if k == "!"]
+        for n in nodes:  # grows while it is walked
+            if n not in self.metadata:
+                return None
+            nodes += [m for k, m in _NUMBERED.findall(self.metadata[n]) if k == "!" and m not in nodes]
+        attributes = [self.attributes[n] for n in used]
+        return _renumber(lines + attributes + [self.metadata[n] for n in dict.fromkeys(nodes)])
 
 
 def _renumber(lines: list[str]) -> str:

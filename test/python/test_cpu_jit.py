@@ -112,6 +112,17 @@ def test_the_same_kernel_twice_in_a_module_is_compiled_once_apart():
     llvm.parse_assembly(home.text).verify()
 
 
+def test_a_global_two_kernels_read_keeps_both_at_home():
+    text = module_with(3).replace("store float %v, ptr %0", "store float %v, ptr @count")
+    text = "@count = internal global float 0.0\n" + text.replace(
+        "define void @dynamlir_par_2(ptr %0, i64 %1) {\n  %v = sitofp i64 %1 to float\n  store float %v, ptr @count",
+        "define void @dynamlir_par_2(ptr %0, i64 %1) {\n  %v = sitofp i64 %1 to float\n  store float %v, ptr %0")
+    home, *kernels = llvm_units.kernel_units(text, key)
+    assert len(kernels) == 1 and "@count" not in kernels[0].text  # par_2 alone
+    assert {"dynamlir_par_0", "dynamlir_par_1"} <= defined_names(home.text)
+    llvm.parse_assembly(home.text).verify()
+
+
 @pytest.mark.parametrize(
     "line",
     [
