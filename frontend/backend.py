@@ -227,7 +227,10 @@ class CompiledSegment:
                 except (CompileError, ValueError) as e:
                     return self._fail(e, "autograd", env_of())
                 self._autograd[key] = fn
-            return fn(*inputs)
+            try:
+                return fn(*inputs)
+            except CompileError as e:  # its forward compiles at the first call
+                return self._fail(e, "compile", env_of())
         try:
             with torch.no_grad():
                 return self.function(*inputs)

@@ -163,6 +163,7 @@ class Helper:
             self.proc.wait(timeout=2)
         except (OSError, ValueError, subprocess.TimeoutExpired):
             self.proc.kill()
+        self.proc.stdout.close()
 
 
 _POOL: list[Helper] = []  # idle helpers of this process

@@ -132,6 +132,9 @@ def lower_slice(op):
 
 
 def _extract(x, rtype, offsets, sizes, strides):
+    if 0 in shape_of(rtype):  # nothing to read; MLIR rejects an offset at the end of a dim
+        return empty([s if s != DYN else sizes[i] for i, s in enumerate(shape_of(rtype))],
+                     element_type(x))
     do, so = mixed(offsets)
     ds, ss = mixed(sizes)
     dt, st = mixed(strides)
@@ -139,6 +142,8 @@ def _extract(x, rtype, offsets, sizes, strides):
 
 
 def _insert(src, dest, offsets, sizes):
+    if 0 in shape_of(src):  # nothing to write (its offset may be the end of the dim)
+        return dest
     do, so = mixed(offsets)
     ds, ss = mixed(sizes)
     dt, st = mixed([1] * len(sizes))

@@ -9,6 +9,7 @@ import warnings
 import torch
 
 from dynamlir.demo import Block
+from dynamlir.runtime import debug
 
 
 def train(model, x, target, steps, compile_it):
@@ -86,3 +87,58 @@ def test_gradient_accumulation_and_no_grad_inference():
         torch.testing.assert_close(a.grad, b.grad, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(inference, ref(xs[0]).detach())
     assert not inference.requires_grad
+
+
+def test_zero_size_slices_train_like_eager(fresh_cache):
+    """glu and split_with_sizes on a zero-size dim: their slices start at the end of the dim,
+    which MLIR's tensor.extract_slice verifier rejects; before, the forward's compile error
+    escaped from the call."""
+
+    def f(x, y):
+        a, b = torch.split_with_sizes(x, [5, 0], 0)
+        return a * 2, b + 1, torch.cat([x, b], 0).sum(0), torch.nn.functional.glu(y, -1)
+
+    compiled = torch.compile(f, backend="dynamlir")
+    x, y = torch.randn(5, 3, requires_grad=True), torch.randn(0, 4, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        outs = compiled(x, y)
+        sum(o.sum() for o in outs).backward()
+    got = x.grad, y.grad
+    x.grad = y.grad = None
+    want = f(x, y)
+    sum(o.sum() for o in want).backward()
+    for o, w in zip(outs, want):
+        torch.testing.assert_close(o, w)
+    torch.testing.assert_close(got[0], x.grad)
+    assert got[1].shape == (0, 4)
+    assert debug.COUNTERS["calls"] == 2  # the compiled forward and backward ran
+
+
+def test_forward_that_fails_to_compile_in_training_runs_eagerly(fresh_cache, monkeypatch):
+    """The AOT forward compiles at its first call; a failure there runs the segment's eager
+    twin with the usual warning instead of escaping from the call."""
+    from dynamlir.frontend import backend
+    from dynamlir.runtime import cpu
+    from dynamlir.runtime.stages import CompileError
+
+    real = cpu.CpuFunction._compile
+
+    def broken(self, contiguous):
+        if self.entry.endswith("_fwd"):
+            raise CompileError("runtime: cpu compile failed: injected")
+        return real(self, contiguous)
+
+    monkeypatch.setattr(cpu.CpuFunction, "_compile", broken)
+    monkeypatch.setattr(backend, "_warned", set())
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh(), torch.nn.Linear(16, 4))
+    reference = copy.deepcopy(model)
+    x = torch.randn(3, 8)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.compile(model, backend="dynamlir")(x).sum().backward()
+    assert any("injected" in str(w.message) for w in caught)
+    reference(x).sum().backward()
+    for p, q in zip(model.parameters(), reference.parameters()):
+        torch.testing.assert_close(p.grad, q.grad)
