@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from dynamlir.dialects import make_context
 from dynamlir.frontend import backend
-from dynamlir.lowering import build_pass_manager
+from dynamlir.lowering import build_pass_manager, cpu_conv_kernel
 from dynamlir.lowering.cpu_conv import rewrite_convolutions
 from torch_mlir import ir
 
@@ -123,3 +123,19 @@ def test_path_choice(sizes, expect):
         text = str(module)
         assert "linalg.conv_2d" not in text and "linalg.batch_matmul" not in text
         assert "vector.fma" in text
+
+
+@pytest.mark.parametrize("f, vectors, cap, mr", [
+    (16, 4, 6, 4),  # 4 and 6 cost alike; 6 would leave a tail of 4 (the small CNN's conv1)
+    (32, 4, 6, 4),  # conv2: 6 would run 6x5 and 2
+    (24, 4, 6, 6),  # both divide: the larger
+    (16, 4, 3, 2),  # 3 leaves a tail and costs more
+    (7, 1, 8, 7),   # one vector per filter: the whole filter count
+])
+def test_filter_tile_avoids_tails_at_equal_cost(f, vectors, cap, mr):
+    assert cpu_conv_kernel.filter_tile(f, vectors, cap) == mr
+
+
+def test_filter_tile_without_the_tail_rule(monkeypatch):
+    monkeypatch.setattr(cpu_conv_kernel, "EVEN_FILTER_TILES", False)
+    assert cpu_conv_kernel.filter_tile(16, 4, 6) == 6
