@@ -38,6 +38,15 @@ handed, so N % (NV * VL) == 0 leaves only wide column tiles, M % MR == 0 only fu
 tiles and K % VL == 0 only full transposed blocks. LLVM cannot see this itself, because
 the thread's range arrives as runtime arguments.
 
+Note [narrow B^T products]
+~~~~~~~~~~~~~~~~~~~~~~~~~~
+A product with B^T and fewer columns than a vector (a classifier's x @ W^T with 10
+classes) has no full column vector: the broadcast kernel ran all of them as its one-lane
+column tail, scalar FMAs. The dot kernel (`emit_dot`) takes it instead, whatever its row
+count, with lanes along k and one horizontal sum per output. Measured on the small CNN's
+32x2048 @ (10x2048)^T: the CNN went from 0.955 to 0.825 ms per step (30 paired rounds of
+bench/variants.py, NARROW_BT_DOT on and off; slower in 1 of 30).
+
 Note [streaming stores]
 ~~~~~~~~~~~~~~~~~~~~~~~
 A product whose C is bigger than a core's L2 and written exactly once (its accumulators
@@ -212,6 +221,7 @@ SMALL_C_BYTES = 2 << 20
 # along k); from them on, the broadcast kernel packs B^T transposed (Note [cpu matmul kernel]).
 DOT_MAX_ROWS = 16
 DOT_MAX_ROWS_BATCHED = 128
+NARROW_BT_DOT = True  # and for fewer columns than a vector (Note [narrow B^T products])
 # C at least this big, written once, is stored with non-temporal stores (Note [streaming stores]).
 STREAM_MIN_BYTES = 4 << 20
 STREAM_KEPT_C = True  # a C kept for later beside an epilogue's D is streamed (Note [streaming stores])
@@ -354,12 +364,16 @@ def plan(op) -> dict | None:
         return p
     if db[-1] != k or not unit[1]:
         return None
-    # B^T (rows of B contiguous along k): the dot kernel, vectorized along k, for few rows;
-    # otherwise the broadcast kernel with B^T transposed while it is packed.
+    # B^T (rows of B contiguous along k): the dot kernel, vectorized along k, for few rows
+    # or for fewer columns than a vector (the broadcast kernel would run them lane by lane,
+    # Note [narrow B^T products]); otherwise the broadcast kernel with B^T transposed while
+    # it is packed.
     vl = tile_shape(ir.FloatType(elem).width)[2]
     k_size = ir.MemRefType(a.type).shape[da.index(k)]
     rows = ir.MemRefType(a.type).shape[da.index(m)]
+    cols = ir.MemRefType(b.type).shape[db.index(n)]
     few = 0 <= rows < (DOT_MAX_ROWS_BATCHED if n_batch else DOT_MAX_ROWS)
+    few = few or (NARROW_BT_DOT and 0 < cols < vl)
     if few and da[-1] == k and unit[0] and k_size > 0 and (
         k_size != ir.ShapedType.get_dynamic_size() and k_size % vl == 0
     ):

@@ -676,3 +676,47 @@ def test_kernel_loops_reach_llvm_marked_and_elementwise_loops_do_not():
     p, q = f(a, b)
     torch.testing.assert_close(p, a.t() @ b, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(q, torch.tanh(b))
+
+
+BT_PRODUCT = """
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @f(%a: memref<{m}x{k}xf32>, %b: memref<{n}x{k}xf32>, %c: memref<{m}x{n}xf32>) {{
+  linalg.matmul indexing_maps = [#a, #b, #c] ins(%a, %b : memref<{m}x{k}xf32>, memref<{n}x{k}xf32>) outs(%c : memref<{m}x{n}xf32>)
+  return
+}}
+"""
+
+
+@pytest.mark.parametrize("m, n, k, form", [
+    (32, 10, 2048, "nt"),  # the small CNN's classifier: fewer columns than a vector
+    (200, 1, 64, "nt"),
+    (8, 48, 64, "nt"),  # few rows
+    (200, 48, 64, "bt"),  # B^T packed for the broadcast kernel
+    (32, 10, 40, "bt"),  # k not whole vectors: no dot kernel
+])
+def test_narrow_bt_products_run_the_dot_kernel(m, n, k, form):
+    """Note [narrow B^T products]: the plan of x @ w^T by its shape, and its numbers."""
+    from dynamlir.lowering import cpu_matmul
+
+    vl = cpu_matmul.tile_shape(32)[2]
+    if form == "nt" and n >= vl and m >= cpu_matmul.DOT_MAX_ROWS:
+        pytest.skip("needs a vector wider than n")
+    with make_context():
+        module = ir.Module.parse(BT_PRODUCT.format(m=m, n=n, k=k))
+        op = next(op for op in module.body.operations[0].regions[0].blocks[0].operations
+                  if op.operation.name == "linalg.matmul")
+        p = cpu_matmul.plan(op)
+    assert ("bt" if p["bt"] else p["form"]) == form
+    text = f"""module {{
+  func.func @main(%x: tensor<{m}x{k}xf32>, %w: tensor<{n}x{k}xf32>) -> tensor<{m}x{n}xf32> {{
+    %t = "tg.permute"(%w) {{perm = [1, 0]}} : (tensor<{n}x{k}xf32>) -> tensor<{k}x{n}xf32>
+    %0 = "tg.mm"(%x, %t) : (tensor<{m}x{k}xf32>, tensor<{k}x{n}xf32>) -> tensor<{m}x{n}xf32>
+    return %0 : tensor<{m}x{n}xf32>
+  }}
+}}
+"""
+    x, w = torch.randn(m, k), torch.randn(n, k)
+    got = CpuFunction(text, [OutputSpec(torch.float32, (m, n))])(x, w)[0]
+    torch.testing.assert_close(got, (x.double() @ w.double().T).float(), rtol=1e-4, atol=1e-4)
