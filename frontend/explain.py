@@ -18,6 +18,7 @@ import torch
 import torch.fx as fx
 
 from .errors import UnsupportedOpError
+from .per_shape import has_symbolic_inputs
 
 
 @dataclass
@@ -45,6 +46,8 @@ class GraphReport:
     fallbacks: list[Fallback] = field(default_factory=list)  # ops with no tg import
     segments: list[SegmentReport] = field(default_factory=list)
     compile_error: str = ""  # the first compile error of a compiled segment
+    # why a dynamic graph is compiled once per input shape (Note [per-shape specialization])
+    per_shape: str = ""
 
     @property
     def compiles(self) -> bool:
@@ -76,8 +79,10 @@ class ExplainReport:
         ]
         for g in self.graphs:
             n_compiled = sum(s.compiled for s in g.segments)
+            how = "compiled" if g.compiles else "partly eager"
+            how = "compiled per input shape" if g.per_shape else how
             lines.append(
-                f"graph {g.index}: {'compiled' if g.compiles else 'partly eager'}, "
+                f"graph {g.index}: {how}, "
                 f"{sum(g.compiled_ops.values())} ops compile, {n_compiled} of "
                 f"{len(g.segments)} segment(s) compiled"
             )
@@ -86,6 +91,9 @@ class ExplainReport:
                 lines.append(f"  segment {i}: {'compiled' if s.compiled else 'eager'}: {ops}")
                 if s.compile_error:
                     lines.append(f"    COMPILE ERROR {s.compile_error}")
+            if g.per_shape:
+                lines.append(f"  compiled once per input shape (up to 8), not shape-generically "
+                             f"(the segments below are its shape-generic plan): {g.per_shape}")
             for f in g.fallbacks:
                 lines.append(f"  FALLBACK {f.op} at {f.where}: {f.reason}")
         for i, reason in enumerate(self.graph_breaks):
@@ -104,8 +112,11 @@ def analyze_graph(
     from .fx_importer import where_of
     from .partition import partition, segment_module
 
+    from . import float_inputs
+
     report = GraphReport(index)
     try:
+        gm, _ = float_inputs.specialize(gm, example_inputs)  # as the backend does
         graph, _ = export_aten(gm, example_inputs)
         eager, segments = partition(graph, torch.is_grad_enabled())
     except Exception as e:  # noqa: BLE001 - reported, never raised
@@ -126,6 +137,9 @@ def analyze_graph(
                 s.compile_error = _compile_error(segment_module(graph, seg))
                 report.compile_error = report.compile_error or s.compile_error
         report.segments.append(s)
+    if has_symbolic_inputs(gm, example_inputs):  # as compile_graph decides
+        refused = [e for e in eager.values() if e is not None and e.dynamic]
+        report.per_shape = str(refused[0]) if refused else report.compile_error
     return report
 
 
@@ -159,7 +173,9 @@ def _guard_text(g) -> str:
     )
 
 
-def explain(model: Callable, *inputs: Any, compile: bool = True, **kwargs: Any) -> ExplainReport:  # noqa: A002
+def explain(
+    model: Callable, *inputs: Any, compile: bool = True, dynamic: bool = False, **kwargs: Any  # noqa: A002
+) -> ExplainReport:
     """Report, per graph Dynamo captures from `model(*inputs, **kwargs)`: the ops dynamlir
     compiles, those that would fall back to eager and why, graph breaks and guards.
 
@@ -167,20 +183,23 @@ def explain(model: Callable, *inputs: Any, compile: bool = True, **kwargs: Any) 
         model: an nn.Module or a function.
         inputs, kwargs: example arguments (the model runs on them, eagerly, twice).
         compile: also run the CPU pipeline on graphs that import fully (slower, exact).
+        dynamic: capture with symbolic sizes, as torch.compile(dynamic=True) does; a graph
+            compiled once per input shape says why (Note [per-shape specialization]).
     Returns:
         An ExplainReport; `print(report)` shows it as text.
     """
     torch._dynamo.reset()
     try:
-        dynamo = torch._dynamo.explain(model)(*inputs, **kwargs)
-        torch._dynamo.reset()
-        reports: list[GraphReport] = []
+        with torch._dynamo.config.patch(assume_static_by_default=not dynamic):
+            dynamo = torch._dynamo.explain(model)(*inputs, **kwargs)
+            torch._dynamo.reset()
+            reports: list[GraphReport] = []
 
-        def capture(gm, example_inputs):
-            reports.append(analyze_graph(gm, example_inputs, len(reports), compile))
-            return gm.forward
+            def capture(gm, example_inputs):
+                reports.append(analyze_graph(gm, example_inputs, len(reports), compile))
+                return gm.forward
 
-        torch.compile(model, backend=capture)(*inputs, **kwargs)
+            torch.compile(model, backend=capture, dynamic=dynamic or None)(*inputs, **kwargs)
     finally:
         torch._dynamo.reset()
     breaks = []

@@ -47,3 +47,14 @@ def test_explain_lists_every_unsupported_op_with_its_line():
     assert not graph.compiles and report.fallback_count == 1
     text = str(report)
     assert "segment 0: eager: aten.special_i0.default x1, aten.special_polygamma.default x1" in text
+
+
+def test_explain_under_dynamic_shapes_says_why_a_graph_is_compiled_per_shape():
+    from dynamlir.demo import Block
+
+    report = dynamlir.explain(Block(d=32, heads=4).eval(), torch.randn(2, 8, 32), dynamic=True)
+    (graph,) = report.graphs
+    assert "reshape to more than one dynamic dim" in graph.per_shape
+    assert "compiled once per input shape (up to 8)" in str(report)
+    static = dynamlir.explain(Block(d=32, heads=4).eval(), torch.randn(2, 8, 32))
+    assert static.graphs[0].per_shape == "" and static.graphs[0].compiles
