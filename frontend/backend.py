@@ -20,14 +20,14 @@ from torch._functorch.aot_autograd import aot_export_module
 from torch._guards import detect_fake_mode
 
 from ..runtime.cpu import CompileError, CpuFunction, OutputSpec
-from ..runtime import debug, llvm_jit
+from ..runtime import cache, debug, llvm_jit
 from . import float_inputs
 from .errors import UnsupportedOpError
 from .options import check_option_values
 from .fx_importer import import_graph
 from .graph_cache import compile_cached
 from .partition import Segment, partition, segment_module
-from .per_shape import NeedsStaticShapes, PerShape, has_symbolic_inputs
+from .per_shape import NeedsStaticShapes, PerShape, decision_key, has_symbolic_inputs
 from .shapes import output_shape_fn
 
 log = logging.getLogger("dynamlir")
@@ -482,6 +482,25 @@ def compile_graph(
     return runner
 
 
+def _compile_maybe_per_shape(graph: fx.GraphModule, example_inputs, options: dict) -> Callable:
+    """The graph's runner (Note [graph cache]), or, for a dynamic graph that needs static
+    shapes, its PerShape runner (Note [per-shape specialization]), the decision recorded on
+    disk so that a later process skips the shape-generic attempt."""
+    per_shape = lambda reason: PerShape(  # noqa: E731
+        graph, lambda g, ex: compile_cached(g, ex, options, compile_graph), reason)
+    key = decision_key(graph, options) if has_symbolic_inputs(graph, example_inputs) else None
+    if key is not None and (record := cache.load_record(key, "per-shape")) is not None:
+        debug.count("per_shape_hits")
+        return per_shape(str(record.get("reason", "recorded")))
+    try:
+        return compile_cached(graph, example_inputs, options, compile_graph)
+    except NeedsStaticShapes as e:
+        debug.log.info("dynamic graph compiled per input shape: %s", e.error)
+        if key is not None:
+            cache.store_record(key, "per-shape", {"reason": str(e.error)})
+        return per_shape(e.error)
+
+
 def dynamlir_backend(gm: fx.GraphModule, example_inputs, **options) -> Callable:
     """The `torch.compile(backend="dynamlir")` entry point.
 
@@ -500,13 +519,7 @@ def dynamlir_backend(gm: fx.GraphModule, example_inputs, **options) -> Callable:
     try:
         with debug.gc_paused():  # Dynamo's capture is done; export and import are ours
             graph, floats = float_inputs.specialize(gm, example_inputs)  # Note [dynamic float inputs]
-            try:
-                runner = compile_cached(graph, example_inputs, options, compile_graph)  # Note [graph cache]
-            except NeedsStaticShapes as e:  # Note [per-shape specialization]
-                debug.log.info("dynamic graph compiled per input shape: %s", e.error)
-                runner = PerShape(
-                    graph, lambda g, ex: compile_cached(g, ex, options, compile_graph), e.error
-                )
+            runner = _compile_maybe_per_shape(graph, example_inputs, options)
             return float_inputs.CheckedFloats(runner, gm.forward, floats) if floats else runner
     except UnsupportedOpError as e:
         warn_fallback(e, what="a graph")

@@ -100,14 +100,16 @@ def graph_key(gm: fx.GraphModule, example_inputs: Sequence[Any], options: dict) 
     for part in parts:
         h.update(part.encode() + b"\0")
     try:
-        if not _hash_graph(h, gm) or not _hash_inputs(h, gm, example_inputs):
+        if not hash_graph(h, gm) or not _hash_inputs(h, gm, example_inputs):
             return None
     except Exception:  # noqa: BLE001 - an unusual graph or input: take the full path
         return None
     return h.hexdigest()[:40]
 
 
-def _hash_graph(h, gm: fx.GraphModule) -> bool:
+def hash_graph(h, gm: fx.GraphModule) -> bool:
+    """Feed `h` everything of `gm` a plan depends on; False when that is not all in it (a
+    call of a module, or of a function outside torch, operator, math and builtins)."""
     params = dict(gm.named_parameters())
     buffers = dict(gm.named_buffers())
     for name, sub in gm.named_modules():

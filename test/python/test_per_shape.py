@@ -117,3 +117,28 @@ def test_static_copy_describes_inputs_by_their_concrete_shapes():
 def test_shape_key(args, same):
     equal = per_shape.shape_key(args) == per_shape.shape_key(same)
     assert equal == (args[0].dtype == same[0].dtype)
+
+
+def test_a_later_process_skips_the_shape_generic_attempt(fresh_cache, monkeypatch):
+    """The decision is recorded on disk: a new compile (as in a new process) of the same
+    dynamic graph goes to per-shape compiles without exporting it on symbolic shapes."""
+    from dynamlir.frontend import backend
+    from dynamlir.runtime import cache
+
+    torch.manual_seed(0)
+    model = Block(d=32, heads=4).eval()
+    x = torch.randn(2, 8, 32)
+    with torch.no_grad():
+        torch.compile(model, backend="dynamlir", dynamic=True)(x)
+    assert len(list(fresh_cache.glob("*.per-shape.json"))) == 1
+    torch._dynamo.reset()
+    cache._MEMORY.clear()
+    symbolic = []
+    real = backend.export_aten
+    monkeypatch.setattr(backend, "export_aten", lambda gm, ex: symbolic.append(
+        per_shape.has_symbolic_inputs(gm, ex)) or real(gm, ex))
+    with torch.no_grad():
+        got = torch.compile(model, backend="dynamlir", dynamic=True)(x)
+    torch.testing.assert_close(got, model(x), rtol=1e-4, atol=1e-5)
+    assert debug.COUNTERS["per_shape_hits"] == 1
+    assert True not in symbolic  # only the static specialization was exported (or cached)
