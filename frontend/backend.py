@@ -27,7 +27,7 @@ from .options import check_option_values
 from .fx_importer import import_graph
 from .graph_cache import compile_cached
 from .partition import Segment, partition, segment_module
-from .per_shape import NeedsStaticShapes, PerShape, decision_key, has_symbolic_inputs
+from .per_shape import NeedsStaticShapes, PerShape, decision_key, has_symbolic_inputs, refusal
 from .shapes import output_shape_fn
 
 log = logging.getLogger("dynamlir")
@@ -456,9 +456,8 @@ def compile_graph(
     forced: dict = {}
     while True:
         eager, segments = partition(graph, grad, forced)
-        refused = [e for e in eager.values() if e is not None and e.dynamic]
-        if dynamic and refused:  # Note [per-shape specialization]
-            raise NeedsStaticShapes(refused[0])
+        if dynamic and (refused := refusal(eager)) is not None:  # Note [per-shape specialization]
+            raise NeedsStaticShapes(refused)
         try:
             runner = PartialGraph(gm, graph, sig, segments, pipeline, training, chip)
             break
@@ -487,7 +486,10 @@ def _compile_maybe_per_shape(graph: fx.GraphModule, example_inputs, options: dic
     shapes, its PerShape runner (Note [per-shape specialization]), the decision recorded on
     disk so that a later process skips the shape-generic attempt."""
     per_shape = lambda reason: PerShape(  # noqa: E731
-        graph, lambda g, ex: compile_cached(g, ex, options, compile_graph), reason)
+        graph,
+        lambda g, ex: _or_eager(lambda: compile_cached(g, ex, options, compile_graph), g.forward),
+        reason,
+    )
     key = decision_key(graph, options) if has_symbolic_inputs(graph, example_inputs) else None
     if key is not None and (record := cache.load_record(key, "per-shape")) is not None:
         debug.count("per_shape_hits")
@@ -516,14 +518,23 @@ def dynamlir_backend(gm: fx.GraphModule, example_inputs, **options) -> Callable:
     if isinstance(options.get("options"), dict):
         options = {**options.pop("options"), **options}
     check_options(options)
+
+    def build() -> Callable:
+        graph, floats = float_inputs.specialize(gm, example_inputs)  # Note [dynamic float inputs]
+        runner = _compile_maybe_per_shape(graph, example_inputs, options)
+        return float_inputs.CheckedFloats(runner, gm.forward, floats) if floats else runner
+
+    return _or_eager(build, gm.forward)
+
+
+def _or_eager(build: Callable[[], Callable], forward: Callable) -> Callable:
+    """`build()`, or the graph's own `forward` with one warning when it cannot be compiled
+    (the backend's first call, and each shape of Note [per-shape specialization])."""
     try:
         with debug.gc_paused():  # Dynamo's capture is done; export and import are ours
-            graph, floats = float_inputs.specialize(gm, example_inputs)  # Note [dynamic float inputs]
-            runner = _compile_maybe_per_shape(graph, example_inputs, options)
-            return float_inputs.CheckedFloats(runner, gm.forward, floats) if floats else runner
+            return build()
     except UnsupportedOpError as e:
         warn_fallback(e, what="a graph")
-        return gm.forward
     except CompileError as e:
         warn_fallback(UnsupportedOpError(str(e).splitlines()[0], op="compile"), what="a graph")
-        return gm.forward
+    return forward

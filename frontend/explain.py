@@ -18,7 +18,7 @@ import torch
 import torch.fx as fx
 
 from .errors import UnsupportedOpError
-from .per_shape import has_symbolic_inputs
+from .per_shape import has_symbolic_inputs, refusal
 
 
 @dataclass
@@ -138,8 +138,8 @@ def analyze_graph(
                 report.compile_error = report.compile_error or s.compile_error
         report.segments.append(s)
     if has_symbolic_inputs(gm, example_inputs):  # as compile_graph decides
-        refused = [e for e in eager.values() if e is not None and e.dynamic]
-        report.per_shape = str(refused[0]) if refused else report.compile_error
+        refused = refusal(eager)
+        report.per_shape = str(refused) if refused is not None else report.compile_error
     return report
 
 

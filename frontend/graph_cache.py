@@ -148,7 +148,7 @@ def _hash_inputs(h, gm: fx.GraphModule, example_inputs: Sequence[Any]) -> bool:
         if isinstance(t, torch.Tensor):
             if type(t) not in (torch.Tensor, torch.nn.Parameter):
                 return False  # tensor subclasses: their metadata is not all in the key
-            if t.device.type != "cpu" or not _static(t):
+            if t.device.type != "cpu" or not is_static(t):
                 return False
             storage = t.untyped_storage()._cdata
             group = storages.setdefault(storage, i)
@@ -157,10 +157,11 @@ def _hash_inputs(h, gm: fx.GraphModule, example_inputs: Sequence[Any]) -> bool:
             h.update(f"\0{i}:{type(t).__name__} {t!r}".encode())
         else:  # SymInt and other symbolic inputs: dynamic shapes
             return False
-    return all(f is None or not isinstance(f, torch.Tensor) or _static(f) for f in fakes)
+    return all(f is None or not isinstance(f, torch.Tensor) or is_static(f) for f in fakes)
 
 
-def _static(t: torch.Tensor) -> bool:
+def is_static(t: torch.Tensor) -> bool:
+    """Sizes, strides and offset all plain ints (no symbolic size of dynamic shapes)."""
     return all(type(s) is int for s in (*t.shape, *t.stride(), t.storage_offset()))
 
 

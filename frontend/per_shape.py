@@ -45,9 +45,9 @@ from typing import Any, Callable, Sequence
 import torch
 import torch.fx as fx
 
-from ..runtime import debug
-from ..runtime.cpu import CompileError
+from ..runtime import cache, debug
 from .errors import UnsupportedOpError
+from .graph_cache import hash_graph, is_static
 
 # Specializations per graph before new shapes run eagerly (Dynamo's own recompile limit).
 LIMIT = 8
@@ -71,11 +71,15 @@ def has_symbolic_inputs(gm: fx.GraphModule, example_inputs: Sequence[Any]) -> bo
             value = example_inputs[i]
         if isinstance(value, torch.SymInt | torch.SymFloat | torch.SymBool):
             return True
-        if isinstance(value, torch.Tensor):
-            sizes = (*value.shape, *value.stride(), value.storage_offset())
-            if any(not isinstance(s, int) for s in sizes):
-                return True
+        if isinstance(value, torch.Tensor) and not is_static(value):
+            return True
     return False
+
+
+def refusal(eager: dict) -> UnsupportedOpError | None:
+    """The first of a plan's eager nodes (partition's node -> why) that an importer rule
+    refused for its symbolic sizes (`UnsupportedOpError.dynamic`), or None."""
+    return next((e for e in eager.values() if e is not None and e.dynamic), None)
 
 
 def decision_key(gm: fx.GraphModule, options: dict) -> str | None:
@@ -83,9 +87,6 @@ def decision_key(gm: fx.GraphModule, options: dict) -> str | None:
     (frontend/graph_cache.py's `hash_graph`), its inputs' dtypes, devices, requires_grad and
     symbolic sizes, grad mode, the options and the frontend's fingerprint; None without a
     disk cache, while dumping IR, or for a graph the plan key could not cover."""
-    from ..runtime import cache
-    from .graph_cache import hash_graph
-
     if cache.cache_dir() is None or debug.dump_dir() is not None:
         return None
     h = hashlib.sha256()
@@ -120,9 +121,9 @@ def shape_key(args: Sequence[Any]) -> tuple:
     return tuple(key)
 
 
-def static_copy(gm: fx.GraphModule, args: Sequence[Any]) -> tuple[fx.GraphModule, list]:
-    """(a copy of `gm` whose inputs are described by static fake tensors of `args`' shapes
-    and by `args`' int values, those example inputs)."""
+def static_copy(gm: fx.GraphModule, args: Sequence[Any]) -> fx.GraphModule:
+    """A copy of `gm` whose inputs are described by static fake tensors of `args`' shapes
+    and by `args`' int values."""
     from torch._subclasses.fake_tensor import FakeTensorMode
 
     mode = FakeTensorMode(allow_non_fake_inputs=True)
@@ -135,13 +136,13 @@ def static_copy(gm: fx.GraphModule, args: Sequence[Any]) -> tuple[fx.GraphModule
     graph.output(out)
     for node, example in zip(_placeholders_of(graph), examples):
         node.meta = {**node.meta, "example_value": example, "val": example}
-    copy = fx.GraphModule(gm, graph)
-    return copy, examples
+    return fx.GraphModule(gm, graph)
 
 
 class PerShape:
     """Dynamo's callable for a dynamic graph compiled per input shape (Note [per-shape
-    specialization]): `compile(graph, example_inputs)` builds each specialization."""
+    specialization]): `compile(graph, example_inputs)` builds each specialization (the
+    graph's own forward, with the backend's warning, if it cannot be compiled)."""
 
     def __init__(self, gm: fx.GraphModule, compile: Callable, reason: Exception):  # noqa: A002
         self.gm = gm
@@ -172,19 +173,9 @@ class PerShape:
             "compiling a static specialization (%d of at most %d) of a dynamic graph: %s",
             len(self.runners) + 1, LIMIT, self.reason,
         )
-        graph, _ = static_copy(self.gm, args)
-        try:
-            with debug.gc_paused():
-                # The call's own tensors as the example inputs (the graph cache keys real
-                # tensors only); the copy's placeholders describe them by static fakes.
-                return self.compile(graph, list(args))
-        except (UnsupportedOpError, CompileError) as e:
-            from .backend import warn_fallback
-
-            error = e if isinstance(e, UnsupportedOpError) else UnsupportedOpError(
-                str(e).splitlines()[0], op="compile")
-            warn_fallback(error, what="a graph")
-            return self.gm.forward
+        # The call's own tensors as the example inputs (the graph cache keys real tensors
+        # only); the copy's placeholders describe them by static fakes.
+        return self.compile(static_copy(self.gm, args), list(args))
 
 
 def _placeholders(gm: fx.GraphModule) -> list[fx.Node]:
