@@ -165,9 +165,10 @@ def memory_put(key: str, value: tuple) -> None:
     _MEMORY[key] = value
 
 
-def _entry(key: str, kind: str) -> Path | None:
-    """The verified payload of a disk entry of `kind` ('so' or 'llvm'), or None; a corrupt
-    entry is removed (Note [cpu compile cache])."""
+def _entry(key: str, kind: str) -> tuple[Path, bytes] | None:
+    """The verified payload of a disk entry of `kind` ('so', 'llvm' or 'o'), as its path and
+    the bytes read to verify it, or None; a corrupt entry is removed (Note [cpu compile
+    cache])."""
     d = cache_dir()
     if d is None or not (meta_path := d / f"{key}.json").exists():
         return None
@@ -186,7 +187,7 @@ def _entry(key: str, kind: str) -> Path | None:
     except (OSError, ValueError, KeyError, TypeError) as e:
         _discard(d, key, str(e))
         return None
-    return payload
+    return payload, data
 
 
 def _meta_checksum(meta: dict) -> str:
@@ -205,8 +206,9 @@ def _discard(d: Path, key: str, why: str) -> None:
 
 def load_shared(key: str):
     """(library, packed entry function) from the disk cache, or None."""
-    if (path := _entry(key, "so")) is None:
+    if (entry := _entry(key, "so")) is None:
         return None
+    path = entry[0]
     try:
         return llvm_jit.load_entry(str(path))
     except (OSError, AttributeError) as e:
@@ -215,11 +217,12 @@ def load_shared(key: str):
 
 
 def load_llvm_text(key: str) -> str | None:
-    if (path := _entry(key, "llvm")) is None:
+    if (entry := _entry(key, "llvm")) is None:
         return None
+    path, data = entry
     try:
-        return path.read_text()
-    except (OSError, UnicodeDecodeError) as e:
+        return data.decode()
+    except UnicodeDecodeError as e:
         _discard(path.parent, key, str(e))
         return None
 
@@ -264,15 +267,10 @@ def load_object(key: str) -> bytes | None:
     memory or disk, or None."""
     if (hit := _MEMORY.get("o:" + key)) is not None:
         return hit[0]
-    if (path := _entry(key, "o")) is None:
+    if (entry := _entry(key, "o")) is None:
         return None
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        _discard(path.parent, key, str(e))
-        return None
-    _MEMORY["o:" + key] = (data,)
-    return data
+    _MEMORY["o:" + key] = (entry[1],)
+    return entry[1]
 
 
 def store_object(key: str, data: bytes) -> None:

@@ -133,16 +133,18 @@ def kernel_units(text: str, key_of) -> list[Unit] | None:
         return None
     lines = _Lines(f)
     renames: dict[str, str] = {}
+    names: set[str] = set()  # the content names given so far
     kernels: dict[str, str] = {}  # family -> unit text
     for family, members in f.families.items():
         if family == "entry" or (part := lines.standalone(family, members)) is None:
             continue
         if _RENAMED_KERNEL.match(family):
-            own = {s for s in _symbols(part) if s == family or s.startswith(family + "_")}
+            own = {s for s in _SYMBOL.findall(part) if s == family or s.startswith(family + "_")}
             part = _rename(part, {s: _PLACEHOLDER + s[len(family):] for s in own})
             new = "dynamlir_k" + hashlib.sha256(part.encode()).hexdigest()[:16]
-            if any(s.startswith(new) for s in renames.values()):
+            if new in names:
                 continue  # the same kernel twice in one module: the second stays at home
+            names.add(new)
             part = part.replace("@" + _PLACEHOLDER, "@" + new)
             renames.update({s: new + s[len(family):] for s in own})
         kernels[family] = part
@@ -173,7 +175,7 @@ class _Lines:
             family: [ln for _, begin, end in members for ln in f.lines[begin : end + 1]]
             for family, members in f.families.items()
         }
-        self.uses = {family: dict.fromkeys(_symbols("\n".join(body)))
+        self.uses = {family: dict.fromkeys(_SYMBOL.findall("\n".join(body)))
                      for family, body in self.bodies.items()}
         readers: dict[str, int] = {}
         for used in self.uses.values():
@@ -230,10 +232,6 @@ def _renumber(lines: list[str]) -> str:
         return f"{m.group(1)}{numbers[key]}"
 
     return "\n".join(_NUMBERED.sub(sub, ln) if "#" in ln or "!" in ln else ln for ln in lines)
-
-
-def _symbols(text: str) -> list[str]:
-    return _SYMBOL.findall(text)
 
 
 def _rename(text: str, names: dict[str, str]) -> str:
