@@ -126,6 +126,18 @@ def mixed(sizes: Sequence[Size]) -> tuple[list[ir.Value], list[int]]:
     return [s for s in sizes if not isinstance(s, int)], [s if isinstance(s, int) else kdyn for s in sizes]
 
 
+def insert_slice(src, dest, offsets: Sequence[Size], strides: Sequence[Size] | None = None):
+    """`dest` with `src` written at `offsets` (with `strides`, unit by default); `dest` as it
+    is when `src` has a zero dim: nothing to write, and MLIR rejects its offset when it is
+    the end of a dim."""
+    if 0 in shape_of(src):
+        return dest
+    do, so = mixed(offsets)
+    ds, ss = mixed(sizes_of(src))
+    dt, st = mixed(strides if strides is not None else [1] * len(offsets))
+    return tensor.insert_slice(src, dest, do, ds, dt, so, ss, st)
+
+
 def product(sizes: Sequence[Size]) -> Size:
     static = 1
     dynamic: ir.Value | None = None

@@ -15,7 +15,9 @@ from torch_mlir.dialects import arith, linalg, tensor
 from ...dialects import ops_index as I
 from ...dialects.registry import LOWER
 from ...dialects.types import element_type, is_float, normalize_dim, shape_of
-from .common import as_index, empty, generic, identity_map, mixed, scalar_const, sizes_of
+from .common import (
+    as_index, empty, generic, identity_map, insert_slice, scalar_const, sizes_of,
+)
 
 
 def _wrapped(i: ir.Value, size) -> ir.Value:
@@ -68,17 +70,12 @@ def lower_scatter_add(op):
 @LOWER.register(I.InsertSliceOp)
 def lower_insert_slice(op):
     dest, src = op.dest, op.src
-    if 0 in shape_of(src):  # nothing to write (its offset may be the end of the dim)
-        return dest
     rank = len(shape_of(dest))
     d = normalize_dim(op.dim.value, rank)
     offsets = [0] * rank
     strides = [1] * rank
     offsets[d], strides[d] = op.start.value, op.step.value
-    do, so = mixed(offsets)
-    ds, ss = mixed(sizes_of(src))
-    dt, st = mixed(strides)
-    return tensor.insert_slice(src, dest, do, ds, dt, so, ss, st)
+    return insert_slice(src, dest, offsets, strides)
 
 
 @LOWER.register(I.StopGradientOp)

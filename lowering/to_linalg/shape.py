@@ -22,6 +22,7 @@ from .common import (
     generic,
     identity_map,
     index,
+    insert_slice,
     mixed,
     product,
     sizes_of,
@@ -141,15 +142,6 @@ def _extract(x, rtype, offsets, sizes, strides):
     return tensor.extract_slice(rtype, x, do, ds, dt, so, ss, st)
 
 
-def _insert(src, dest, offsets, sizes):
-    if 0 in shape_of(src):  # nothing to write (its offset may be the end of the dim)
-        return dest
-    do, so = mixed(offsets)
-    ds, ss = mixed(sizes)
-    dt, st = mixed([1] * len(sizes))
-    return tensor.insert_slice(src, dest, do, ds, dt, so, ss, st)
-
-
 def _is_chain_link(value, d: int) -> bool:
     """A cat result whose only use is another cat along the same dim."""
     owner = value.owner
@@ -197,7 +189,7 @@ def lower_cat(op):
         xs = sizes_of(x)
         offs: list[Size] = [0] * rank
         offs[d] = offset
-        out = _insert(x, out, offs, xs)
+        out = insert_slice(x, out, offs)
         offset = offset + xs[d] if isinstance(offset, int) and isinstance(xs[d], int) else arith.addi(as_index(offset), as_index(xs[d]))
     return out
 
