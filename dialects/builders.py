@@ -4,7 +4,8 @@ never spell out types. Import as `from dynamlir.dialects import builders as tg`.
 
 from __future__ import annotations
 
-from typing import Sequence
+import math
+from typing import NamedTuple, Sequence
 
 import numpy as np
 from torch_mlir import ir
@@ -135,15 +136,107 @@ def log_softmax(x, dim: int):
     return build(R.LogSoftmaxOp, x, dim=dim)
 
 
-def reshape(x, shape: Sequence[int]):
-    """Reshape to `shape`; a target equal to x's own shape tuple is taken as the identity.
+class DimOf(NamedTuple):
+    """Dim `d` of `x`, a dynamic one: a run-time size built (as tg.dim_size) only if a
+    reshape or broadcast needs it (see `reshape`), so rules can pass shapes freely."""
 
-    With two or more `?` dims that is only right when the caller derived the target from x
-    itself (as rules do); the importer compares symbolic sizes first (see aten_view.py).
+    x: ir.Value
+    d: int
+
+
+class SizeProduct(NamedTuple):
+    """A product of sizes, at least one of them a run-time one; built only if needed."""
+
+    parts: tuple
+
+
+# A size in a reshape or broadcast target: static, or a run-time one: a 0-d i64 tensor, or
+# one built on demand (DimOf, SizeProduct).
+Size = int | ir.Value | DimOf | SizeProduct
+
+
+def _split_sizes(shape) -> tuple[list[int], list]:
+    """A mixed shape's static form (`?` for each run-time size) and its run-time sizes."""
+    static = [DYN if _runtime(d) else d for d in shape]
+    return static, [d for d in shape if _runtime(d)]
+
+
+def _runtime(s) -> bool:
+    return isinstance(s, (ir.Value, DimOf, SizeProduct))
+
+
+def materialize(s: Size) -> int | ir.Value:
+    """A size as an int or a 0-d i64 tensor, building the ops a lazy one stands for."""
+    if isinstance(s, DimOf):
+        return dim_size(s.x, s.d)
+    if isinstance(s, SizeProduct):
+        values = [materialize(p) for p in s.parts]
+        static = 1
+        out = None
+        for v in values:
+            if isinstance(v, ir.Value):
+                out = v if out is None else mul(out, v)
+            else:
+                static *= v
+        return out if static == 1 else mul(out, scalar(static, out))
+    return s
+
+
+def reshape(x, shape: Sequence[Size]):
+    """Reshape to `shape`, whose entries are ints (DYN: derived from the element count, at
+    most one) or run-time sizes (see `Size`). Runtime sizes make a tg.dynamic_reshape only
+    when the result has more than one dynamic dim (Note [runtime sizes],
+    dialects/ops_shape.py); else tg.reshape derives its `?` itself.
+
+    A target equal to x's own shape tuple is taken as the identity. With two or more `?`
+    dims that is only right when the caller derived the target from x itself (as rules
+    do); the importer compares symbolic sizes first (see aten_view.py).
     """
-    if tuple(shape) == shape_of(x):
+    static, sizes = _split_sizes(shape)
+    if tuple(static) == shape_of(x) and (len(sizes) <= 1 or _sizes_of_self(x, shape)):
         return x
-    return build(S.ReshapeOp, x, result_types=[tensor_type(shape, element_type(x))])
+    rtype = tensor_type(static, element_type(x))
+    if static.count(DYN) <= 1:
+        return build(S.ReshapeOp, x, result_types=[rtype])
+    if len(sizes) != static.count(DYN):
+        raise ValueError(f"reshape to {static} needs a run-time size for each dynamic dim")
+    return build(S.DynamicReshapeOp, x, [materialize(s) for s in sizes], result_types=[rtype])
+
+
+def _sizes_of_self(x, shape) -> bool:
+    """Each run-time size in `shape` is x's own size of that dim."""
+    for d, s in enumerate(shape):
+        if not _runtime(s):
+            continue
+        if isinstance(s, DimOf) and s.x == x and s.d == d:
+            continue
+        owner = s.owner if isinstance(s, ir.Value) else None
+        if not (isinstance(owner, ir.OpView) and isinstance(owner, S.DimSizeOp)
+                and owner.operands[0] == x
+                and ir.IntegerAttr(owner.attributes["dim"]).value == d):
+            return False
+    return True
+
+
+def size(x, d: int) -> Size:
+    """Dim `d` of x: its static size, or a DimOf when it is dynamic."""
+    n = shape_of(x)[d]
+    return DimOf(x, d % len(shape_of(x))) if n == DYN else n
+
+
+def sizes(x) -> list[Size]:
+    """Every dim of x as `size` gives it: x's shape for reshape/broadcast_to targets."""
+    return [size(x, d) for d in range(len(shape_of(x)))]
+
+
+def size_product(parts: Sequence[Size]) -> Size:
+    """The product of sizes: an int when all are static, else a SizeProduct."""
+    if not any(_runtime(p) for p in parts):
+        return math.prod(parts)
+    flat = []
+    for p in parts:
+        flat += list(p.parts) if isinstance(p, SizeProduct) else [p]
+    return SizeProduct(tuple(flat))
 
 
 def permute(x, perm: Sequence[int]):
@@ -159,10 +252,22 @@ def transpose(x, d0: int, d1: int):
     return permute(x, perm)
 
 
-def broadcast_to(x, shape: Sequence[int]):
-    if tuple(shape) == shape_of(x):  # same convention as reshape
-        return x
-    return build(S.BroadcastToOp, x, result_types=[tensor_type(shape, element_type(x))])
+def broadcast_to(x, shape: Sequence[Size]):
+    """Broadcast to `shape` (ints, DYN taken from x's same dim, or run-time sizes as for
+    `reshape`). A `?` that x's same dim cannot give makes a tg.dynamic_broadcast_to (Note
+    [runtime sizes]), which takes a run-time size for every `?`."""
+    static, sizes = _split_sizes(shape)
+    if tuple(static) == shape_of(x) and (not sizes or _sizes_of_self(x, shape)):
+        return x  # same convention as reshape
+    rtype = tensor_type(static, element_type(x))
+    src = shape_of(x)
+    off = len(static) - len(src)
+    from_input = all(d != DYN or (i >= off and src[i - off] == DYN) for i, d in enumerate(static))
+    if from_input or not sizes:
+        return build(S.BroadcastToOp, x, result_types=[rtype])
+    if len(sizes) != static.count(DYN):
+        raise ValueError(f"broadcast to {static} needs a run-time size for each dynamic dim")
+    return build(S.DynamicBroadcastToOp, x, [materialize(s) for s in sizes], result_types=[rtype])
 
 
 def slice(x, dim: int, start: int, end: int, step: int = 1):  # noqa: A001

@@ -1,7 +1,20 @@
-"""Shape tg ops: reshape, permute, broadcast_to, slice, cat.
+"""Shape tg ops: reshape, permute, broadcast_to, slice, cat, and the dynamic_ forms of
+reshape and broadcast_to.
 
 These move or replicate data without arithmetic; reshape and broadcast_to carry their
 result shape in the result type (dynamic dims as `?`).
+
+Note [runtime sizes]
+~~~~~~~~~~~~~~~~~~~~
+A `?` in a result type needs a size at run time. tg.reshape derives its one `?` from the
+element count, and tg.broadcast_to takes each `?` from the same dim of its input; that
+covers a dynamic batch, but not a head split (B, T, C) -> (B, T, h, C/h) with B and T both
+dynamic, nor a causal mask `new_ones(T, T)`. tg.dynamic_reshape and tg.dynamic_broadcast_to
+take one `sizes` operand per `?` of the result, in order: a 0-d i64 tensor, usually a
+tg.dim_size of some input or arithmetic on such (the importer evaluates Dynamo's symbolic
+sizes that way, frontend/symbolic_sizes.py). They are separate ops, not optional operands
+of the static forms, so that the many rewrites matching tg.reshape and tg.broadcast_to
+(views, zero marks, batch products) never see a size operand they would drop.
 """
 
 # No `from __future__ import annotations`: ext reads the field annotations as objects.
@@ -38,6 +51,38 @@ class ReshapeOp(TGOp, name="reshape", traits=PURE):
             raise ValueError(f"cannot reshape {types[0]} to {results[0]}")
 
 
+def _check_sizes(types, result, what: str) -> None:
+    """The `sizes` operands of a dynamic_ op (Note [runtime sizes]): 0-d i64, one per `?`."""
+    sizes, dst = types[1:], shape_of(result)
+    if len(sizes) != dst.count(DYN):
+        raise ValueError(
+            f"expects one size per dynamic dim of the {what} ({dst.count(DYN)}), got {len(sizes)}"
+        )
+    i64 = ir.IntegerType.get_signless(64)
+    for t in sizes:
+        if shape_of(t) != () or element_type(t) != i64:
+            raise ValueError(f"expects sizes of type tensor<i64>, got {t}")
+
+
+class DynamicReshapeOp(TGOp, name="dynamic_reshape", traits=PURE):
+    """Row-major reshape whose dynamic result dims have the `sizes` operands' values
+    (Note [runtime sizes]); their product with the static dims must be the input's numel."""
+
+    input: Operand[ir.RankedTensorType]
+    sizes: Sequence[Operand[ir.RankedTensorType]]
+    result: Result[ir.RankedTensorType]
+
+    @classmethod
+    def infer(cls, types, **attrs):
+        return None
+
+    @classmethod
+    def check(cls, types, results, **attrs):
+        if element_type(types[0]) != element_type(results[0]):
+            raise ValueError("expects the result element type of the input")
+        _check_sizes(types, results[0], "result")
+
+
 class PermuteOp(TGOp, name="permute", traits=PURE):
     input: Operand[ir.RankedTensorType]
     perm: ir.ArrayAttr
@@ -66,6 +111,25 @@ class BroadcastToOp(TGOp, name="broadcast_to", traits=PURE):
             raise ValueError(f"cannot broadcast {types[0]} to {results[0]}")
         if element_type(types[0]) != element_type(results[0]):
             raise ValueError("expects the result element type of the input")
+
+
+class DynamicBroadcastToOp(TGOp, name="dynamic_broadcast_to", traits=PURE):
+    """broadcast_to whose dynamic result dims have the `sizes` operands' values (Note
+    [runtime sizes]): a fill of a dynamic shape, or a broadcast along a dim the input has
+    as 1."""
+
+    input: Operand[ir.RankedTensorType]
+    sizes: Sequence[Operand[ir.RankedTensorType]]
+    result: Result[ir.RankedTensorType]
+
+    @classmethod
+    def infer(cls, types, **attrs):
+        return None
+
+    @classmethod
+    def check(cls, types, results, **attrs):
+        BroadcastToOp.check(types[:1], results)
+        _check_sizes(types, results[0], "result")
 
 
 class SliceOp(TGOp, name="slice", traits=PURE):

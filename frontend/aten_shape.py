@@ -203,31 +203,14 @@ def import_diag_embed(ctx, x, offset=0, dim1=-2, dim2=-1):
 # --- factories ----------------------------------------------------------------------
 
 
-def _fill_dyn(ctx, value):
-    if DYN in static_dims(ctx.meta().shape):
-        unsupported("constant fill with dynamic shape")
-    return _fill(ctx, value)
-
-
-IMPORT.register(aten.new_zeros.default)(lambda ctx, x, size, **kw: _fill_dyn(ctx, 0))
-IMPORT.register(aten.new_ones.default)(lambda ctx, x, size, **kw: _fill_dyn(ctx, 1))
-IMPORT.register(aten.new_full.default)(lambda ctx, x, size, v, **kw: _fill_dyn(ctx, v))
+# Fills of a dynamic shape take its sizes from the symbolic ones (aten_view.broadcast_to_meta).
+IMPORT.register(aten.new_zeros.default)(lambda ctx, x, size, **kw: _fill(ctx, 0))
+IMPORT.register(aten.new_ones.default)(lambda ctx, x, size, **kw: _fill(ctx, 1))
+IMPORT.register(aten.new_full.default)(lambda ctx, x, size, v, **kw: _fill(ctx, v))
 # empty tensors hold unspecified values: zeros are one valid choice
-IMPORT.register(aten.new_empty.default)(lambda ctx, x, size, **kw: _fill_dyn(ctx, 0))
-IMPORT.register(aten.empty_like.default)(lambda ctx, x, **kw: _like(ctx, x, 0))
-IMPORT.register(aten.empty.memory_format)(lambda ctx, size, **kw: _fill_dyn(ctx, 0))
-
-
-def _like(ctx, x, value):
-    if DYN not in shape_of(x):
-        return _fill(ctx, value)
-    v = as_dtype(value, ctx.out_dtype())
-    return like_shape(v, tg.mul(tg.convert(x, i64()), 0))
-
-
-for _op, _v in ((aten.zeros_like.default, 0), (aten.ones_like.default, 1)):
-    IMPORT[_op] = lambda ctx, x, _v=_v, **kw: _like(ctx, x, _v)
-IMPORT[aten.full_like.default] = lambda ctx, x, v, **kw: _like(ctx, x, v)
+IMPORT.register(aten.new_empty.default)(lambda ctx, x, size, **kw: _fill(ctx, 0))
+IMPORT.register(aten.empty_like.default)(lambda ctx, x, **kw: _fill(ctx, 0))
+IMPORT.register(aten.empty.memory_format)(lambda ctx, size, **kw: _fill(ctx, 0))
 
 
 @IMPORT.register(aten.eye.default, aten.eye.m)

@@ -2,7 +2,9 @@
 split), constant factories (full, zeros, arange) and triu/tril; split off aten.py.
 
 Dynamic sizes: a slice or arange whose length is symbolic takes it from an imported tensor
-with that (symbolic) dim, through tg.iota (see size_source).
+with that (symbolic) dim, through tg.iota (see size_source); a reshape to several dynamic
+dims and a fill or expand to a dynamic shape compute theirs from the symbolic sizes
+(frontend/symbolic_sizes.py, Note [runtime sizes]).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from ..dialects.ops_shape import ReshapeOp
 from ..dialects.tg import build
 from ..dialects.types import DYN, element_type, shape_of, tensor_type
 from .aten import IMPORT, as_dtype, unsupported
-from .fx_importer import ImportContext, element_type_of, static_dims, type_of
+from .fx_importer import ImportContext, element_type_of, static_dims
+from .symbolic_sizes import runtime_shape
 
 aten = torch.ops.aten
 
@@ -48,7 +51,7 @@ def reshape_to_meta(ctx, x):
     if len(src) == len(dst) and all(_same_size(a, b) for a, b in zip(src, dst)):
         return x
     if static_dims(dst).count(DYN) > 1:  # tg.reshape derives at most one dim from numel
-        unsupported("reshape to more than one dynamic dim")
+        return tg.reshape(x, runtime_shape(ctx, dst))
     return build(ReshapeOp, x, result_types=[tensor_type(static_dims(dst), element_type(x))])
 
 
@@ -74,7 +77,18 @@ def import_transpose(ctx, x, d0, d1):
 
 @IMPORT.register(aten.expand.default, aten.broadcast_to.default)
 def import_expand(ctx, x, size, implicit=False):
-    return tg.broadcast_to(x, static_dims(ctx.meta().shape))
+    return broadcast_to_meta(ctx, x)
+
+
+def broadcast_to_meta(ctx, x):
+    """Broadcast `x` to the node's fake output shape; a dynamic dim that x does not have
+    takes its size from the symbolic size (Note [runtime sizes])."""
+    dst = ctx.meta().shape
+    static, src = static_dims(dst), shape_of(x)
+    off = len(static) - len(src)
+    if all(d != DYN or (i >= off and src[i - off] == DYN) for i, d in enumerate(static)):
+        return tg.broadcast_to(x, static)
+    return tg.broadcast_to(x, runtime_shape(ctx, dst))
 
 
 @IMPORT.register(aten.slice.Tensor)
@@ -163,11 +177,7 @@ def import_stack(ctx, xs, dim=0):
 
 
 def _fill(ctx, value):
-    out = type_of(ctx.meta())
-    dtype = ctx.out_dtype()
-    if DYN in shape_of(out):
-        unsupported("constant fill with dynamic shape")
-    return tg.broadcast_to(as_dtype(value, dtype), shape_of(out))
+    return broadcast_to_meta(ctx, as_dtype(value, ctx.out_dtype()))
 
 
 IMPORT.register(aten.full.default)(lambda ctx, size, value, **kw: _fill(ctx, value))

@@ -15,7 +15,7 @@ VJP rule, so autodiff and every backend only ever meet these.
         gt ge logical_and logical_or where convert constant
     contraction: mm bmm convolution
     reduction: reduce_sum reduce_prod reduce_max reduce_min reduce_any argmax argmin
-    shape: reshape permute broadcast_to slice cat dim_size
+    shape: reshape dynamic_reshape permute broadcast_to dynamic_broadcast_to slice cat dim_size
     indexing: index_select iota gather scatter_add insert_slice stop_gradient
 """
 
@@ -175,45 +175,42 @@ def decompose_matmul(op):
     if len(sb) == 1:  # (..., M, K) @ (K): treat as (K, 1), drop the 1
         out = tg.matmul(a, tg.reshape(b, (sb[0], 1)))
         return tg.reshape(out, shape_of(out)[:-1])
-    if len(sb) == 2 and sa[:-1].count(DYN) <= 1:
-        # Fold the batch into rows: one big mm, the best shape for the CPU kernels.
+    if len(sb) == 2:
+        # Fold the batch into rows: one big mm, the best shape for the CPU kernels. Each
+        # dynamic batch dim takes its size back from a's (Note [runtime sizes]).
         rows = DYN if DYN in sa[:-1] else math.prod(sa[:-1])
         out = tg.mm(tg.reshape(a, (rows, sa[-1])), b)
-        return tg.reshape(out, (*sa[:-1], sb[-1]))
+        return tg.reshape(out, (*tg.sizes(a)[:-1], sb[-1]))
     return _batched_matmul(a, b, shape_of(op.result))
-
-
-def _prod(sizes) -> int:
-    return DYN if DYN in sizes else math.prod(sizes)
 
 
 def _batched_matmul(a, b, result_shape):
     # One bmm over the batch dims both operands have; a batch dim only one operand has is
     # folded into its rows (a) or columns (b), so nothing is broadcast to a size that may
-    # be dynamic (tg.broadcast_to cannot read a runtime size off another tensor).
+    # be dynamic. Dynamic sizes are the operands' own (Note [runtime sizes]).
     sa, sb = shape_of(a), shape_of(b)
     nb = len(result_shape) - 2
-    ab = (1,) * (nb - len(sa) + 2) + sa[:-2]
-    bb = (1,) * (nb - len(sb) + 2) + sb[:-2]
+    ab = (1,) * (nb - len(sa) + 2) + tuple(tg.sizes(a))[:-2]
+    bb = (1,) * (nb - len(sb) + 2) + tuple(tg.sizes(b))[:-2]
     both = [i for i in range(nb) if ab[i] != 1 and bb[i] != 1]
     a_only = [i for i in range(nb) if ab[i] != 1 and bb[i] == 1]
     b_only = [i for i in range(nb) if bb[i] != 1 and ab[i] == 1]
     units = [i for i in range(nb) if ab[i] == 1 and bb[i] == 1]
-    (m, k), n = sa[-2:], sb[-1]
+    (m, k), n = tg.sizes(a)[-2:], tg.sizes(b)[-1]
     a_full = tg.reshape(a, (*ab, m, k))
     b_full = tg.reshape(b, (*bb, k, n))
     rest_a = [i for i in range(nb) if i not in both and i not in a_only]
     rest_b = [i for i in range(nb) if i not in both and i not in b_only]
     a3 = tg.permute(a_full, [*both, *a_only, nb, nb + 1, *rest_a])
     b3 = tg.permute(b_full, [*both, nb, *b_only, nb + 1, *rest_b])
-    batch = _prod([result_shape[i] for i in both])
-    a3 = tg.reshape(a3, (batch, _prod([*(ab[i] for i in a_only), m]), k))
-    b3 = tg.reshape(b3, (batch, k, _prod([*(bb[i] for i in b_only), n])))
+    batch = tg.size_product([ab[i] for i in both])
+    a3 = tg.reshape(a3, (batch, tg.size_product([*(ab[i] for i in a_only), m]), k))
+    b3 = tg.reshape(b3, (batch, k, tg.size_product([*(bb[i] for i in b_only), n])))
     out = tg.bmm(a3, b3)
     # (both, a_only, M, b_only, N, units) -> (batch in order, M, N)
     order = [*both, *a_only, nb, *b_only, nb + 1, *units]
-    sizes = [result_shape[i] if i < nb else (m if i == nb else n) for i in order]
-    out = tg.reshape(out, sizes)
+    batch_sizes = [bb[i] if i in b_only else ab[i] for i in range(nb)]
+    out = tg.reshape(out, [batch_sizes[i] if i < nb else (m if i == nb else n) for i in order])
     return tg.permute(out, [order.index(i) for i in range(nb + 2)])
 
 

@@ -120,13 +120,8 @@ def unsqueeze(x: ir.Value, dims: Sequence[int], rank: int) -> ir.Value:
     returned as is: it broadcasts like the keepdim shape (and 0-d reshapes are avoided)."""
     if not shape_of(x):
         return x
-    src = iter(shape_of(x))
-    new = [1 if i in dims else next(src) for i in range(rank)]
-    if new.count(DYN) > 1:
-        raise ValueError(
-            f"cannot re-insert reduced dims into {x.type}: tg.reshape allows one dynamic dim"
-        )
-    return tg.reshape(x, new)
+    src = iter(tg.sizes(x))  # dynamic dims keep x's own sizes (Note [runtime sizes])
+    return tg.reshape(x, [1 if i in dims else next(src) for i in range(rank)])
 
 
 def permute(x: ir.Value, perm: Sequence[int]) -> ir.Value:

@@ -121,12 +121,12 @@ def log_softmax_vjp(op, g):
 # --- shape ops ---------------------------------------------------------------------
 
 
-@VJP.register(S.ReshapeOp)
+@VJP.register(S.ReshapeOp, S.DynamicReshapeOp)
 def reshape_vjp(op, g):
-    x = operands(op)[0]
-    if shape_of(x).count(DYN) > 1:
-        raise ValueError(f"cannot reshape the gradient back to {x.type}: more than one dynamic dim")
-    return (tg.reshape(g, shape_of(x)),)
+    # The gradient takes x's shape back, its dynamic dims from x itself (Note [runtime
+    # sizes]); the size operands of a dynamic_reshape are integers, without a gradient.
+    ops = operands(op)
+    return (tg.reshape(g, tg.sizes(ops[0])), *([None] * (len(ops) - 1)))
 
 
 @VJP.register(S.PermuteOp)
@@ -138,9 +138,10 @@ def permute_vjp(op, g):
     return (permute(g, inverse),)
 
 
-@VJP.register(S.BroadcastToOp)
+@VJP.register(S.BroadcastToOp, S.DynamicBroadcastToOp)
 def broadcast_to_vjp(op, g):
-    return (sum_to_shape(g, shape_of(operands(op)[0])),)
+    ops = operands(op)
+    return (sum_to_shape(g, shape_of(ops[0])), *([None] * (len(ops) - 1)))
 
 
 def _zeros_along(x, d: int, start: int, end: int):

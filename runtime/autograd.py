@@ -186,14 +186,26 @@ def _specs(f: func.FuncOp) -> list[OutputSpec]:
     text = _only(f)
     name = f.sym_name.value
 
+    # 0-d integer arguments may be the size operands of dynamic_ ops (Note [runtime
+    # sizes]): their values are part of the key.
+    int_scalars = [
+        i for i, t in enumerate(f.type.inputs)
+        if shape_of(t) == () and isinstance(element_type(t), ir.IntegerType)
+    ]
+
     @functools.lru_cache(maxsize=64)
-    def shapes(key):
+    def shapes(key, values):
         with debug.COMPILE_LOCK, compile_context():  # Note [compile lock] (runtime/debug.py)
             module = ir.Module.parse(text)  # keep alive while its ops are read
-            return result_shapes(_func(module, name), key)
+            sizes = [None] * len(key)
+            for i, v in zip(int_scalars, values):
+                sizes[i] = v
+            return result_shapes(_func(module, name), key, sizes)
 
     def shape_fn(i):
-        return lambda inputs: shapes(tuple(tuple(t.shape) for t in inputs))[i]
+        return lambda inputs: shapes(
+            tuple(tuple(t.shape) for t in inputs), tuple(int(inputs[j]) for j in int_scalars)
+        )[i]
 
     return [
         OutputSpec(torch_dtype(element_type(t)), shape_of(t), shape_fn(i))

@@ -207,6 +207,10 @@ class CpuFunction:
         self._variants: dict[tuple[bool, ...], tuple] = {}
         self._dtypes: list[torch.dtype | None] = []
         self._local = threading.local()  # this thread's prepared calls (Note [prepared calls])
+        # Dynamic output sizes may depend on the values of 0-d integer inputs (an @f_bwd's
+        # size operands, Note [runtime sizes]): then those values are part of a call's
+        # signature.
+        self._sized_outputs = any(DYN in o.shape for o in self.outputs)
         tune_malloc()
 
     # Note [variant records]
@@ -345,7 +349,10 @@ class CpuFunction:
         calls = getattr(self._local, "calls", None)
         if calls is None:
             calls = self._local.calls = {}
-        sig = tuple([(t.dtype, t.shape, t.stride()) for t in inputs])
+        if self._sized_outputs:
+            sig = tuple([(t.dtype, t.shape, t.stride(), _size_value(t)) for t in inputs])
+        else:
+            sig = tuple([(t.dtype, t.shape, t.stride()) for t in inputs])
         if (call := calls.get(sig)) is None:
             fn, outs = self._entry(inputs)  # checks the inputs
             block = PreparedBlock((*inputs, *outs))
@@ -374,6 +381,13 @@ class CpuFunction:
 
         run.buffers = (inputs, outs)  # the block points into their storage
         return run, outs
+
+
+def _size_value(t: torch.Tensor) -> int | None:
+    """The value of a 0-d integer tensor (a possible size operand), else None."""
+    if t.dim() == 0 and not t.is_floating_point() and t.dtype != torch.bool:
+        return int(t)
+    return None
 
 
 def _build(module: ir.Module, build_dir: str) -> str:

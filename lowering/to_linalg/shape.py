@@ -54,9 +54,29 @@ def _static_groups(src: tuple, dst: tuple) -> list[list[int]] | None:
     return groups
 
 
+def runtime_sizes(rtype: ir.Type, sizes) -> list[Size]:
+    """The result sizes of a dynamic_ op (Note [runtime sizes], dialects/ops_shape.py): its
+    static dims, and each `?` read from its 0-d i64 size operand."""
+    it = iter(list(sizes))
+    return [
+        d if d != DYN else arith.index_cast(ir.IndexType.get(), tensor.extract(next(it), []))
+        for d in shape_of(rtype)
+    ]
+
+
 @LOWER.register(S.ReshapeOp)
 def lower_reshape(op):
-    x, rtype = op.input, op.result.type
+    return _reshape(op.input, op.result.type)
+
+
+@LOWER.register(S.DynamicReshapeOp)
+def lower_dynamic_reshape(op):
+    return _reshape(op.input, op.result.type, runtime_sizes(op.result.type, op.sizes))
+
+
+def _reshape(x, rtype, known: list[Size] | None = None):
+    """x reshaped to `rtype`; `known` gives every result size (else the one `?` is the
+    element count over the static dims)."""
     src, dst = shape_of(x), shape_of(rtype)
     groups = _static_groups(src, dst)
     if groups is not None:
@@ -73,8 +93,8 @@ def lower_reshape(op):
         flat = collapse_to(x, [list(range(len(src)))] if src else [], tensor_type((flat_size,), elem))
     if not dst:
         return collapse_to(flat, [], rtype)
-    sizes: list[Size] = list(dst)
-    if DYN in dst:
+    sizes: list[Size] = list(dst) if known is None else known
+    if DYN in dst and known is None:
         total = product(sizes_of(flat))
         rest = product([d for d in dst if d != DYN])
         known = as_index(rest)
@@ -104,6 +124,16 @@ def lower_broadcast_to(op):
             sizes.append(dim(x, i - off))
         else:
             raise ValueError(f"cannot broadcast {x.type} to {rtype}: unknown dynamic size")
+    return _broadcast(x, rtype, sizes)
+
+
+@LOWER.register(S.DynamicBroadcastToOp)
+def lower_dynamic_broadcast_to(op):
+    return _broadcast(op.input, op.result.type, runtime_sizes(op.result.type, op.sizes))
+
+
+def _broadcast(x, rtype, sizes: list[Size]):
+    src, dst = shape_of(x), shape_of(rtype)
     init = empty(sizes, element_type(x))
     rank = len(dst)
     return generic([x], [init], [broadcast_map(src, dst), identity_map(rank)], ["parallel"] * rank, lambda a, b: a)[0]

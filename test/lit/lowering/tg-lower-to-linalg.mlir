@@ -168,3 +168,36 @@ func.func @broadcast_convert(%x: tensor<1x8xi64>) -> tensor<4x8xf32> {
   %0 = "tg.convert"(%b) : (tensor<4x8xi64>) -> tensor<4x8xf32>
   return %0 : tensor<4x8xf32>
 }
+
+// -----
+
+// A reshape to several dynamic dims takes them from its size operands (Note [runtime
+// sizes]): a collapse, then an expand to those sizes.
+// CHECK-LABEL: func.func @dynamic_reshape(
+// CHECK-SAME:    %[[X:.*]]: tensor<?x?x256xf32>, %[[B:.*]]: tensor<i64>, %[[T:.*]]: tensor<i64>)
+// CHECK:         %[[EB:.*]] = tensor.extract %[[B]][] : tensor<i64>
+// CHECK:         %[[IB:.*]] = arith.index_cast %[[EB]] : i64 to index
+// CHECK:         %[[ET:.*]] = tensor.extract %[[T]][] : tensor<i64>
+// CHECK:         %[[IT:.*]] = arith.index_cast %[[ET]] : i64 to index
+// CHECK:         %[[C:.*]] = tensor.collapse_shape %[[X]] {{\[\[}}0, 1, 2]] : tensor<?x?x256xf32> into tensor<?xf32>
+// CHECK:         tensor.expand_shape %[[C]] {{\[\[}}0, 1, 2, 3]] output_shape [%[[IB]], %[[IT]], 4, 64] : tensor<?xf32> into tensor<?x?x4x64xf32>
+func.func @dynamic_reshape(%x: tensor<?x?x256xf32>, %b: tensor<i64>, %t: tensor<i64>) -> tensor<?x?x4x64xf32> {
+  %0 = "tg.dynamic_reshape"(%x, %b, %t) {operandSegmentSizes = array<i32: 1, 2>} : (tensor<?x?x256xf32>, tensor<i64>, tensor<i64>) -> tensor<?x?x4x64xf32>
+  return %0 : tensor<?x?x4x64xf32>
+}
+
+// -----
+
+// A fill of a dynamic shape: the init is sized by the size operands.
+// CHECK-LABEL: func.func @dynamic_broadcast_to(
+// CHECK-SAME:    %[[X:.*]]: tensor<i1>, %[[N:.*]]: tensor<i64>)
+// CHECK:         %[[E0:.*]] = tensor.extract %[[N]][] : tensor<i64>
+// CHECK:         %[[I0:.*]] = arith.index_cast %[[E0]] : i64 to index
+// CHECK:         %[[E1:.*]] = tensor.extract %[[N]][] : tensor<i64>
+// CHECK:         %[[I1:.*]] = arith.index_cast %[[E1]] : i64 to index
+// CHECK:         %[[INIT:.*]] = tensor.empty(%[[I0]], %[[I1]]) : tensor<?x?xi1>
+// CHECK:         linalg.generic {{.*}} ins(%[[X]] : tensor<i1>) outs(%[[INIT]] : tensor<?x?xi1>)
+func.func @dynamic_broadcast_to(%x: tensor<i1>, %n: tensor<i64>) -> tensor<?x?xi1> {
+  %0 = "tg.dynamic_broadcast_to"(%x, %n, %n) {operandSegmentSizes = array<i32: 1, 2>} : (tensor<i1>, tensor<i64>, tensor<i64>) -> tensor<?x?xi1>
+  return %0 : tensor<?x?xi1>
+}

@@ -79,3 +79,30 @@ func.func @dim_size_range(%x: tensor<?x3xf32>) -> tensor<i64> {
   %0 = "tg.dim_size"(%x) {dim = 2 : i64} : (tensor<?x3xf32>) -> tensor<i64>
   return %0 : tensor<i64>
 }
+
+// -----
+
+// dynamic_reshape takes one size per dynamic result dim.
+func.func @dynamic_reshape_sizes(%x: tensor<?x256xf32>, %n: tensor<i64>) -> tensor<?x?x4xf32> {
+  // expected-error @+1 {{'tg.dynamic_reshape' op expects one size per dynamic dim of the result (2), got 1}}
+  %0 = "tg.dynamic_reshape"(%x, %n) {operandSegmentSizes = array<i32: 1, 1>} : (tensor<?x256xf32>, tensor<i64>) -> tensor<?x?x4xf32>
+  return %0 : tensor<?x?x4xf32>
+}
+
+// -----
+
+// Sizes are 0-d i64 tensors.
+func.func @dynamic_reshape_size_type(%x: tensor<?x256xf32>, %n: tensor<1xi64>) -> tensor<?x?x4xf32> {
+  // expected-error @+1 {{'tg.dynamic_reshape' op expects sizes of type tensor<i64>, got tensor<1xi64>}}
+  %0 = "tg.dynamic_reshape"(%x, %n, %n) {operandSegmentSizes = array<i32: 1, 2>} : (tensor<?x256xf32>, tensor<1xi64>, tensor<1xi64>) -> tensor<?x?x4xf32>
+  return %0 : tensor<?x?x4xf32>
+}
+
+// -----
+
+// dynamic_broadcast_to broadcasts as broadcast_to does.
+func.func @dynamic_broadcast_to_shape(%x: tensor<3xf32>, %n: tensor<i64>) -> tensor<?x4xf32> {
+  // expected-error @+1 {{'tg.dynamic_broadcast_to' op shapes 3 and ?x4 are not broadcastable}}
+  %0 = "tg.dynamic_broadcast_to"(%x, %n) {operandSegmentSizes = array<i32: 1, 1>} : (tensor<3xf32>, tensor<i64>) -> tensor<?x4xf32>
+  return %0 : tensor<?x4xf32>
+}

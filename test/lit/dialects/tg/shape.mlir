@@ -32,6 +32,28 @@ func.func @broadcast_to(%x: tensor<3x1xf32>) -> tensor<2x3x5xf32> {
   return %0 : tensor<2x3x5xf32>
 }
 
+// CHECK-LABEL: func.func @dynamic_reshape(
+// CHECK-SAME:    %[[A0:.*]]: tensor<?x?x256xf32>)
+// CHECK:         %[[B:.*]] = "tg.dim_size"(%[[A0]]) {dim = 0 : i64} : (tensor<?x?x256xf32>) -> tensor<i64>
+// CHECK:         %[[T:.*]] = "tg.dim_size"(%[[A0]]) {dim = 1 : i64} : (tensor<?x?x256xf32>) -> tensor<i64>
+// CHECK:         %[[R0:.*]] = "tg.dynamic_reshape"(%[[A0]], %[[B]], %[[T]]) {operandSegmentSizes = array<i32: 1, 2>} : (tensor<?x?x256xf32>, tensor<i64>, tensor<i64>) -> tensor<?x?x4x64xf32>
+// CHECK-NEXT:    return %[[R0]] : tensor<?x?x4x64xf32>
+func.func @dynamic_reshape(%x: tensor<?x?x256xf32>) -> tensor<?x?x4x64xf32> {
+  %b = "tg.dim_size"(%x) {dim = 0 : i64} : (tensor<?x?x256xf32>) -> tensor<i64>
+  %t = "tg.dim_size"(%x) {dim = 1 : i64} : (tensor<?x?x256xf32>) -> tensor<i64>
+  %0 = "tg.dynamic_reshape"(%x, %b, %t) {operandSegmentSizes = array<i32: 1, 2>} : (tensor<?x?x256xf32>, tensor<i64>, tensor<i64>) -> tensor<?x?x4x64xf32>
+  return %0 : tensor<?x?x4x64xf32>
+}
+
+// CHECK-LABEL: func.func @dynamic_broadcast_to(
+// CHECK-SAME:    %[[A0:.*]]: tensor<i1>, %[[N:.*]]: tensor<i64>)
+// CHECK:         %[[R0:.*]] = "tg.dynamic_broadcast_to"(%[[A0]], %[[N]], %[[N]]) {operandSegmentSizes = array<i32: 1, 2>} : (tensor<i1>, tensor<i64>, tensor<i64>) -> tensor<?x?xi1>
+// CHECK-NEXT:    return %[[R0]] : tensor<?x?xi1>
+func.func @dynamic_broadcast_to(%x: tensor<i1>, %n: tensor<i64>) -> tensor<?x?xi1> {
+  %0 = "tg.dynamic_broadcast_to"(%x, %n, %n) {operandSegmentSizes = array<i32: 1, 2>} : (tensor<i1>, tensor<i64>, tensor<i64>) -> tensor<?x?xi1>
+  return %0 : tensor<?x?xi1>
+}
+
 // CHECK-LABEL: func.func @slice(
 // CHECK-SAME:    %[[A0:.*]]: tensor<10x?xf32>) -> (tensor<4x?xf32>, tensor<10x?xf32>)
 // CHECK:         %[[R0:.*]] = "tg.slice"(%[[A0]]) {dim = 0 : i64, end = 9 : i64, start = 2 : i64, step = 2 : i64} : (tensor<10x?xf32>) -> tensor<4x?xf32>

@@ -1,0 +1,113 @@
+"""Shape-generic compiles (Note [runtime sizes], dialects/ops_shape.py): a graph whose
+reshapes have several dynamic dims or whose fills have a dynamic shape compiles once and
+serves every input shape, forward and backward, with each size computed at run time."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+
+import torch
+
+from dynamlir.demo import Block
+from dynamlir.dialects.types import DYN
+from dynamlir.runtime import debug
+from dynamlir.runtime.cpu import CpuFunction, OutputSpec
+
+SHAPES = [(2, 16, 32), (3, 12, 32), (1, 20, 32), (4, 7, 32)]
+
+
+def _no_warnings():
+    context = warnings.catch_warnings()
+    context.__enter__()
+    warnings.simplefilter("error")  # no fallback of ours, no Dynamo graph break
+    return context
+
+
+def test_block_under_dynamic_true_compiles_once_for_every_shape(fresh_cache, tmp_path, monkeypatch):
+    monkeypatch.setenv("DYNAMLIR_DUMP_IR", str(tmp_path / "ir"))
+    torch.manual_seed(0)
+    model = Block(d=32, heads=4).eval()
+    compiled = torch.compile(model, backend="dynamlir", dynamic=True)
+    context = _no_warnings()
+    try:
+        for shape in SHAPES:
+            x = torch.randn(*shape)
+            with torch.no_grad():
+                torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-5)
+    finally:
+        context.__exit__(None, None, None)
+    assert debug.COUNTERS["shape_specializations"] == 0
+    assert debug.COUNTERS["calls"] == len(SHAPES)  # one plan's compiled code ran every time
+    assert debug.COUNTERS["fallbacks"] == 0
+    text = "".join(p.read_text() for p in (tmp_path / "ir").glob("*.0-tg.mlir"))
+    # The head split: (B, T, C) -> (B, T, h, C/h) with B and T symbolic; the causal mask:
+    # new_ones(T, T). (Batch 1 is a graph of its own: Dynamo specializes sizes 0 and 1.)
+    assert '"tg.dynamic_reshape"' in text and "-> tensor<?x?x4x8xf32>" in text
+    assert '"tg.dynamic_broadcast_to"' in text and "-> tensor<?x?xi1>" in text
+
+
+def test_block_training_after_automatic_dynamic_recompile(fresh_cache):
+    """The default mode: the second shape makes Dynamo recompile with symbolic sizes, and
+    that one compile serves the later shapes; gradients as eager's."""
+    torch.manual_seed(0)
+    model = Block(d=32, heads=4)
+    reference = copy.deepcopy(model)
+    compiled = torch.compile(model, backend="dynamlir")
+    context = _no_warnings()
+    try:
+        for shape in SHAPES:
+            x = torch.randn(*shape, requires_grad=True)
+            x_ref = x.detach().clone().requires_grad_()
+            compiled(x).pow(2).mean().backward()
+            reference(x_ref).pow(2).mean().backward()
+            torch.testing.assert_close(x.grad, x_ref.grad, rtol=1e-4, atol=1e-6)
+            for (name, got), (_, want) in zip(model.named_parameters(),
+                                              reference.named_parameters()):
+                torch.testing.assert_close(got.grad, want.grad, rtol=1e-4, atol=1e-5,
+                                           msg=lambda m, n=name: f"{shape} {n}: {m}")
+                got.grad = want.grad = None
+    finally:
+        context.__exit__(None, None, None)
+    assert debug.COUNTERS["shape_specializations"] == 0
+    assert debug.COUNTERS["calls"] == 2 * len(SHAPES)  # forward and backward, all compiled
+    assert debug.COUNTERS["fallbacks"] == 0
+
+
+def test_backward_reshape_takes_batch_and_time_from_saved_sizes(fresh_cache):
+    # The gradient of x.reshape(b * t, c) is reshaped back to (b, t, c): (2, 64) and
+    # (4, 32) give the backward inputs of one shape, and only the saved sizes differ.
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(16, 8)
+
+    def f(x):
+        b, t, c = x.shape
+        return lin(x.reshape(b * t, c)).relu().view(b, t, 8)
+
+    compiled = torch.compile(f, backend="dynamlir", dynamic=True)
+    for b, t in ((2, 64), (4, 32), (8, 16), (3, 5)):
+        x = torch.randn(b, t, 16, requires_grad=True)
+        compiled(x).sum().backward()
+        got, x.grad = x.grad, None
+        f(x).sum().backward()
+        assert got.shape == (b, t, 16)
+        torch.testing.assert_close(got, x.grad)
+    assert debug.COUNTERS["shape_specializations"] == 0
+
+
+def test_output_sizes_read_from_size_inputs_are_part_of_a_calls_signature():
+    # Two calls with inputs of the same shapes but other size values: the second must not
+    # reuse the first's prepared output sizes.
+    text = """module {
+  func.func @main(%g: tensor<?x8xf32>, %b: tensor<i64>, %t: tensor<i64>) -> tensor<?x?x8xf32> {
+    %0 = "tg.dynamic_reshape"(%g, %b, %t) {operandSegmentSizes = array<i32: 1, 2>} : (tensor<?x8xf32>, tensor<i64>, tensor<i64>) -> tensor<?x?x8xf32>
+    return %0 : tensor<?x?x8xf32>
+  }
+}
+"""
+    f = CpuFunction(text, [OutputSpec(torch.float32, (DYN, DYN, 8),
+                                      lambda ins: (int(ins[1]), int(ins[2]), 8))])
+    g = torch.randn(128, 8)
+    for b, t in ((2, 64), (4, 32), (2, 64)):
+        (out,) = f(g, torch.tensor(b), torch.tensor(t))
+        torch.testing.assert_close(out, g.view(b, t, 8))
