@@ -12,6 +12,7 @@ from .to_linalg import index as _index_lowerings  # noqa: F401  (gather, scatter
 from . import vjp_index  # noqa: F401  (their VJP rules)
 from . import to_gpu  # noqa: F401  (registers tg-gpu-map-linalg, tg-gpu-pipeline)
 from . import affine_gradients, autodiff, partition  # noqa: F401  (tg-fold-affine-gradients, tg-autodiff, tg-partition)
+from . import resolve_dims  # noqa: F401  (tg-resolve-dims)
 from .pipeline import PipelineError, build_pass_manager
 from .registry import PASSES, PIPELINES, register_pass, register_pipeline
 

@@ -238,8 +238,8 @@ register_pipeline(
 )
 register_pipeline(
     "tg-cpu-pipeline",
-    "tg-decompose{targets=cpu},tg-mark-triangular-zeros,tg-simplify,tg-narrow-index-math,"
-    "canonicalize,cse,"
+    "tg-decompose{targets=cpu},tg-resolve-dims,tg-mark-triangular-zeros,tg-simplify,"
+    "tg-narrow-index-math,canonicalize,cse,"
     "tg-lower-to-linalg,tg-cpu-linalg-to-llvm",
     "the whole CPU flow: tg -> decomposed tg -> linalg -> LLVM dialect",
 )

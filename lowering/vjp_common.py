@@ -58,10 +58,11 @@ def result(op) -> ir.Value:
 # Note [dynamic broadcast]
 # tg.broadcast_to with a dynamic result dim needs an operand with that dim dynamic at
 # the same place, or its lowering cannot know the size. When a rule must broadcast to
-# (or build zeros of) a shape whose dynamic size only a forward value knows, it uses
-# `where(eq(like, like), a, b)` instead: a select whose result takes its size from
-# `like`. Both branches are the same value, so the (NaN-sensitive) condition never
-# matters. The price is that `like` must be available in backward.
+# (or build zeros of) a shape whose dynamic size only a forward value knows, it builds a
+# tg.dynamic_broadcast_to sized by that value's tg.dim_size (Note [runtime sizes],
+# dialects/ops_shape.py): the backward then needs the forward value's sizes only, 0-d
+# tensors, where the `where(eq(like, like), a, b)` this replaced had the forward compute
+# and save a mask of like's shape.
 
 
 def _has_size_source(src: Sequence[int], dst: Sequence[int]) -> bool:
@@ -76,7 +77,7 @@ def broadcast_like(x: ir.Value, like: ir.Value) -> ir.Value:
         return x
     if _has_size_source(shape_of(x), dst):
         return tg.broadcast_to(x, dst)
-    return tg.where(tg.eq(like, like), x, x)
+    return tg.broadcast_to(x, tg.sizes(like))
 
 
 def zeros_like(like: ir.Value, elem: ir.Type | None = None) -> ir.Value:

@@ -144,13 +144,16 @@ def broadcast_to_vjp(op, g):
     return (sum_to_shape(g, shape_of(ops[0])), *([None] * (len(ops) - 1)))
 
 
-def _zeros_along(x, d: int, start: int, end: int):
-    """Zeros shaped like x[start:end] along `d`: a constant when the shape is static,
-    else sized from x itself (see Note [dynamic broadcast] in vjp_common)."""
-    piece = shape_of(x)[:d] + (end - start,) + shape_of(x)[d + 1 :]
-    if DYN not in piece:
-        return tg.broadcast_to(tg.scalar(0, x), piece)
-    return zeros_like(tg.slice(x, d, start, end))
+def _zeros_along(x, d: int, start: int, end: int | None):
+    """Zeros shaped like x[start:end] along `d` (end None: to the end of a dynamic dim),
+    the other dims sized from x itself (see Note [dynamic broadcast] in vjp_common)."""
+    sizes = tg.sizes(x)
+    if end is None:
+        left = tg.sub(tg.dim_size(x, d), start)
+        sizes[d] = tg.maximum(left, tg.scalar(0, left))
+    else:
+        sizes[d] = end - start
+    return tg.broadcast_to(tg.scalar(0, x), sizes)
 
 
 @VJP.register(S.SliceOp)
@@ -178,7 +181,7 @@ def slice_vjp(op, g):
         if start + m < n:
             pieces.append(_zeros_along(x, d, start + m, n))
     elif end >= 0:
-        pieces.append(zeros_like(tg.slice(x, d, end, -1)))
+        pieces.append(_zeros_along(x, d, end, None))
     return (tg.cat(pieces, d) if len(pieces) > 1 else g,)
 
 

@@ -25,7 +25,7 @@ from .stages import run_stages_cached
 from .tg_shapes import result_shapes
 
 AUTODIFF_PIPELINE = (
-    "tg-decompose{{targets=autodiff}},tg-autodiff{{wrt={wrt}}},canonicalize,cse,"
+    "tg-decompose{{targets=autodiff}},tg-autodiff{{wrt={wrt}}},tg-resolve-dims,canonicalize,cse,"
     "tg-fold-affine-gradients,tg-mark-triangular-zeros,tg-partition{{policy={policy}}}"
 )
 

@@ -51,7 +51,8 @@ def result_shapes(
 
 
 _SIZE_ARITHMETIC = {E.AddOp: int.__add__, E.SubOp: int.__sub__, E.MulOp: int.__mul__,
-                    E.DivOp: lambda a, b: int(a / b) if b else 0}
+                    E.DivOp: lambda a, b: int(a / b) if b else 0,
+                    E.MaximumOp: max, E.MinimumOp: min}
 
 
 def _size_value(op, ins: list[Shape], sizes: dict[ir.Value, int]) -> int | None:

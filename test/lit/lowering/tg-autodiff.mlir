@@ -181,3 +181,22 @@ func.func @softmax(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
   %0 = "tg.softmax"(%x) {dim = 1 : i64} : (tensor<2x8xf32>) -> tensor<2x8xf32>
   return %0 : tensor<2x8xf32>
 }
+
+// -----
+
+// A slice of a tensor with two dynamic dims: the gradient's zero padding takes x's sizes
+// (Note [dynamic broadcast]), not a mask computed from x.
+// CHECK-LABEL: func.func @slice_two_dynamic_dims_joint(
+// CHECK-SAME:    %[[X:.*]]: tensor<?x?x6xf32>, %[[CT:.*]]: tensor<?x?x2xf32>)
+// CHECK:         %[[ZERO:.*]] = "tg.constant"() {value = dense<0.000000e+00> : tensor<f32>}
+// CHECK-NEXT:    %[[B:.*]] = "tg.dim_size"(%[[X]]) {dim = 0 : i64}
+// CHECK-NEXT:    %[[T:.*]] = "tg.dim_size"(%[[X]]) {dim = 1 : i64}
+// CHECK-NEXT:    %[[PAD:.*]] = "tg.dynamic_broadcast_to"(%[[ZERO]], %[[B]], %[[T]]) {{.*}} -> tensor<?x?x2xf32>
+// CHECK-NEXT:    %[[LEFT:.*]] = "tg.cat"(%[[PAD]], %[[CT]]) {dim = 2 : i64}
+// CHECK-NEXT:    %[[DX:.*]] = "tg.cat"(%[[LEFT]], %[[PAD]]) {dim = 2 : i64}
+// CHECK-NOT:     "tg.eq"
+// WRT-LABEL: func.func @slice_two_dynamic_dims_joint(
+func.func @slice_two_dynamic_dims(%x: tensor<?x?x6xf32>) -> tensor<?x?x2xf32> {
+  %0 = "tg.slice"(%x) {dim = 2 : i64, start = 2 : i64, end = 4 : i64, step = 1 : i64} : (tensor<?x?x6xf32>) -> tensor<?x?x2xf32>
+  return %0 : tensor<?x?x2xf32>
+}
