@@ -146,13 +146,16 @@ def _symbolic_slice(ctx, x, d, start, step):
 def import_select(ctx, x, dim, index):
     shape = shape_of(x)
     d = dim % len(shape)
-    if shape[d] == DYN and index < 0:
-        unsupported("negative select index on a dynamic dim")
-    i = index + shape[d] if index < 0 else index
+    if not isinstance(index, int):
+        unsupported("select at a symbolic index")
+    i = index + shape[d] if index < 0 and shape[d] != DYN else index
     if shape[d] == DYN:  # a slice of a dynamic dim has a dynamic size: take index i instead
         from ..dialects import builders_nn as nn
 
-        return nn.index_select(x, tg.constant(i, ir.IntegerType.get_signless(64)), d)
+        position = tg.constant(i, ir.IntegerType.get_signless(64))
+        if i < 0:  # from the end (x[:, -1], a last token): the size is known at run time
+            position = tg.add(tg.dim_size(x, d), position)
+        return nn.index_select(x, position, d)
     return tg.reshape(tg.slice(x, d, i, i + 1, 1), static_dims(ctx.meta().shape))
 
 

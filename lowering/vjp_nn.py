@@ -36,7 +36,8 @@ def index_select_vjp(op, g):
     positions = tg.reshape(nn.iota(x, d), (1, shape_of(x)[d]))
     one_hot = tg.convert(tg.eq(idx, positions), element_type(x))
     dx = tg.mm(permute(one_hot, [1, 0]), g2)  # (size(dim), M)
-    dx = tg.reshape(dx, (shape_of(x)[d], *rest))
+    # (size(dim), M) -> (size(dim), pre, post), dynamic sizes from x (Note [runtime sizes])
+    dx = tg.reshape(dx, [tg.size(x, d)] + [tg.size(x, i) for i in range(rank) if i != d])
     back = list(range(1, d + 1)) + [0] + list(range(d + 1, rank))
     return (permute(dx, back), None)
 

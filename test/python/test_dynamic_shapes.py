@@ -111,3 +111,28 @@ def test_output_sizes_read_from_size_inputs_are_part_of_a_calls_signature():
     for b, t in ((2, 64), (4, 32), (2, 64)):
         (out,) = f(g, torch.tensor(b), torch.tensor(t))
         torch.testing.assert_close(out, g.view(b, t, 8))
+
+
+def test_last_token_of_a_dynamic_sequence(fresh_cache):
+    # x[:, -1] on a dynamic dim: the index is the dim's run-time size minus one; its
+    # gradient (index_select's) goes back to a shape with two dynamic dims.
+    torch.manual_seed(0)
+    block, head = Block(d=32, heads=4), torch.nn.Linear(32, 10)
+
+    def f(x):
+        return head(block(x)[:, -1])
+
+    compiled = torch.compile(f, backend="dynamlir", dynamic=True)
+    context = _no_warnings()
+    try:
+        for b, t in ((2, 16), (3, 9), (4, 33)):
+            x = torch.randn(b, t, 32, requires_grad=True)
+            compiled(x).sum().backward()
+            got, x.grad = x.grad, None
+            want = f(x)
+            want.sum().backward()
+            torch.testing.assert_close(compiled(x), want, rtol=1e-4, atol=1e-5)
+            torch.testing.assert_close(got, x.grad, rtol=1e-4, atol=1e-6)
+    finally:
+        context.__exit__(None, None, None)
+    assert debug.COUNTERS["fallbacks"] == 0 and debug.COUNTERS["shape_specializations"] == 0
