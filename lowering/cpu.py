@@ -19,6 +19,7 @@ from .cpu_recompute import recompute_elementwise  # noqa: F401  (registers tg-cp
 from .cpu_reductions import parallel_columns  # noqa: F401  (registers tg-cpu-parallel-columns)
 from .cpu_slices import slices_in_place  # noqa: F401  (registers tg-cpu-slices-in-place)
 from .cpu_transpose_chains import fold_transposes  # noqa: F401  (registers tg-cpu-fold-transposes)
+from .cpu_memref_dims import resolve_memref_dims  # noqa: F401  (registers tg-cpu-resolve-memref-dims)
 from .cpu_math import expand_math
 from .cpu_matmul import rewrite_matmuls
 from .cpu_parallel import dispatch_parallel_calls, outline_parallel_loops
@@ -208,6 +209,7 @@ CPU_LOWER_LINALG = ",".join(
         "tg-cpu-transpose-kernels",
         "tg-cpu-conv-kernels",
         "func.func(convert-linalg-to-parallel-loops)",
+        "tg-cpu-resolve-memref-dims",
         "tg-cpu-parallel-columns",
         "tg-cpu-fuse-parallel-loops",
         "tg-cpu-row-buffers",
