@@ -48,6 +48,8 @@ from ..dialects.types import DYN, element_type, is_float, normalize_dim, shape_o
 from .registry import function_blocks, register_pass
 
 FOLD = True  # bench/variants.py switches it off to measure it
+# Reshapes, with the dynamic form (several dynamic dims: a batch and a sequence length).
+RESHAPES = (S.ReshapeOp, S.DynamicReshapeOp)
 
 
 @register_pass("tg-fold-affine-gradients")
@@ -78,7 +80,7 @@ def _is(v: ir.Value, cls) -> bool:
 
 def _rows(v: ir.Value) -> ir.Value:
     """`v` with the reshapes that keep its last dim (and so its rows) looked through."""
-    while _is(v, S.ReshapeOp) and shape_of(v.owner.operands[0])[-1:] == shape_of(v)[-1:]:
+    while _is(v, RESHAPES) and shape_of(v.owner.operands[0])[-1:] == shape_of(v)[-1:]:
         v = v.owner.operands[0]
     return v
 
@@ -107,7 +109,7 @@ class _Readers:
     def _visit(self, v: ir.Value) -> bool:
         for use in v.uses:
             user = use.owner
-            if isinstance(user, S.ReshapeOp) and shape_of(user.results[0])[-1:] == shape_of(v)[-1:]:
+            if isinstance(user, RESHAPES) and shape_of(user.results[0])[-1:] == shape_of(v)[-1:]:
                 self.dead.append(user)
                 if not self._visit(user.results[0]):
                     return False
@@ -230,7 +232,7 @@ def _erase_dead_views(ops: list) -> None:
     """Erase the reshapes and permutes in `ops` that nothing reads, then their sources."""
     while ops:
         op = ops.pop()
-        if isinstance(op, (S.ReshapeOp, S.PermuteOp)) and not list(op.results[0].uses):
+        if isinstance(op, (*RESHAPES, S.PermuteOp)) and not list(op.results[0].uses):
             source = op.operands[0].owner
             op.operation.erase()
             if isinstance(source, ir.OpView):

@@ -61,7 +61,8 @@ from ..dialects.tg import from_attr
 
 # Views: a contraction reads through them, or they are recomputed next to it (Note [values
 # a backward contraction reads]).
-VIEWS: tuple[type, ...] = (S.ReshapeOp, S.PermuteOp, S.BroadcastToOp, S.SliceOp)
+VIEWS: tuple[type, ...] = (S.ReshapeOp, S.PermuteOp, S.BroadcastToOp, S.SliceOp,
+                           S.DynamicReshapeOp, S.DynamicBroadcastToOp)
 # Cheap, memory-bound ops that the backward may recompute (an allowlist: new ops are
 # not recomputable until listed here).
 RECOMPUTABLE: tuple[type, ...] = (

@@ -117,3 +117,25 @@ def test_dynamic_batch_folds_and_matches_eager(fresh_cache, folds):
         for (n, got), (_, want) in zip(model.named_parameters(), eager.named_parameters()):
             torch.testing.assert_close(got.grad, want.grad, rtol=1e-4, atol=1e-5, msg=lambda m: f"{n}: {m}")
     assert folds == [1]
+
+
+def test_dynamic_batch_and_sequence_fold_and_match_eager(fresh_cache, folds):
+    """With batch and sequence both dynamic, the product's rows go back to (B, T, C) by a
+    tg.dynamic_reshape, which the fold looks through as it does a reshape."""
+    torch.manual_seed(0)
+    model = norm_linear(torch.nn.LayerNorm(32))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.2)
+    eager = copy.deepcopy(model)
+    compiled = torch.compile(model, backend="dynamlir", dynamic=True)
+    for batch, seq in ((4, 8), (6, 5)):
+        x = torch.randn(batch, seq, 32)
+        target = torch.randn(batch, seq, 48)
+        for p in [*model.parameters(), *eager.parameters()]:
+            p.grad = None
+        F.mse_loss(compiled(x), target).backward()
+        F.mse_loss(eager(x), target).backward()
+        for (n, got), (_, want) in zip(model.named_parameters(), eager.named_parameters()):
+            torch.testing.assert_close(got.grad, want.grad, rtol=1e-4, atol=1e-5, msg=lambda m: f"{n}: {m}")
+    assert folds == [1]
