@@ -70,6 +70,18 @@ def resolve(x: ir.Value, d: int) -> tuple[ir.Value, int] | ir.Value:
         x, d = step
 
 
+def origin(x: ir.Value, d: int):
+    """A key that two dynamic dims share when `resolve` finds them one size: a size value
+    that is itself a tg.dim_size (not yet merged by CSE) is followed to its own origin."""
+    found = resolve(x, d)
+    if isinstance(found, ir.Value):
+        owner = found.owner
+        if isinstance(owner, ir.OpView) and isinstance(owner, S.DimSizeOp):
+            v = owner.operands[0]
+            return origin(v, from_attr(owner.attributes["dim"]) % len(shape_of(v)))
+    return found
+
+
 def _step(x: ir.Value, d: int):
     owner = x.owner
     if not isinstance(owner, ir.OpView) or len(owner.operation.results) != 1:

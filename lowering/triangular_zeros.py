@@ -42,6 +42,13 @@ index, as one region {j - i > c} ("above") or {i - j > c} ("below"):
 Skipping assumes finite values where the zeros are: an infinite value of V or dO there
 (a key after the query) makes eager's softmax backward NaN through 0 * inf, and here, as
 in fused attention kernels (which skip masked blocks too), it does not reach the result.
+Under dynamic shapes (a sequence length T) a mask has no compile-time value, but one built
+from iotas, compares and constants is the same predicate of (i, j) at every size: it is
+evaluated at two sample sizes (SAMPLES, every dynamic dim at once), and only the marks both
+give are kept (a predicate with a size-dependent boundary, say i < 50 or a comparison with
+the size itself, gives different regions, or none). Reshapes then keep a region only when
+they move no data between dims (unit dims inserted or dropped), and equal dynamic sizes are
+recognised through tg-resolve-dims' origins (lowering/resolve_dims.py).
 The marks are discardable attributes: the lowering to linalg copies them onto the
 contraction, tg-cpu-fold-batch-transposes mirrors them when it exchanges the operands,
 and a pass that drops them only loses the skip. Measured on the GPT-2 block's training
@@ -56,8 +63,9 @@ import numpy as np
 from torch_mlir import ir
 
 from ..dialects.tg import from_attr
-from ..dialects.types import element_type, is_bool, is_float, shape_of
+from ..dialects.types import DYN, element_type, is_bool, is_float, shape_of
 from .registry import function_blocks, register_pass
+from .resolve_dims import origin
 
 ATTRS = {("a", "above"): "dynamlir.zero_a_above", ("a", "below"): "dynamlir.zero_a_below",
          ("b", "above"): "dynamlir.zero_b_above", ("b", "below"): "dynamlir.zero_b_below",
@@ -77,26 +85,62 @@ def mark_triangular_zeros(module, pass_):
         mark_products(module)
 
 
+# Sizes a dynamic dim takes when masks are evaluated (see the Note): two, so that a region
+# that depends on the size shows up as a disagreement.
+SAMPLES = (257, 300)
+
+
 def mark_products(module: ir.Operation) -> int:
     """Mark every qualifying product of the module's functions; returns how many."""
-    return sum(_Zeros().run(block) for block in function_blocks(module))
+    marked = 0
+    for block in function_blocks(module):
+        ops = list(block.operations)
+        if not any(DYN in shape_of(r) for op in ops for r in op.results
+                   if isinstance(r.type, ir.RankedTensorType)):
+            marks = _Zeros().run(ops)
+        else:  # the marks both sample sizes give
+            first, second = (_Zeros(n).run(ops) for n in SAMPLES)
+            marks = [m for m in first if m in second]
+        for index, name, c in marks:
+            ops[index].attributes[name] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), c)
+        marked += len({index for index, _, _ in marks})
+    return marked
 
 
 class _Zeros:
-    def __init__(self):
+    def __init__(self, sample: int | None = None):
         self.zero: dict = {}  # value -> ("above" | "below", c): exactly 0 there
         self.ninf: dict = {}  # value -> ("above" | "below", c): exactly -inf there
         self.consts: dict = {}  # value -> numpy array, or None where not a constant
+        self.sample = sample  # the size of every dynamic dim in evaluated masks
 
-    def run(self, block) -> int:
-        """Apply the rules to `block`'s ops in order; returns how many products it marked."""
-        self.marked = 0
-        for op in block.operations:
+    def run(self, ops: list) -> list[tuple[int, str, int]]:
+        """Apply the rules to a block's ops in order; returns the marks found, as (index
+        of the product in `ops`, attribute, offset)."""
+        self.marks: list[tuple[int, str, int]] = []
+        self.index = {op.operation: i for i, op in enumerate(ops)}
+        for op in ops:
             name = op.operation.name
             rule = getattr(self, "_" + name.removeprefix("tg."), None) if name.startswith("tg.") else None
             if rule is not None and len(op.results) == 1:
                 rule(op)
-        return self.marked
+        return self.marks
+
+    def _shape(self, shape) -> tuple:
+        """`shape` with each dynamic dim at the sample size (masks are evaluated at it)."""
+        return tuple(self.sample if d == DYN and self.sample else d for d in shape)
+
+    def _tail(self, out: ir.Value, shape) -> bool:
+        """_same_tail for a mask's (sampled) shape."""
+        return _same_tail_shapes(self._shape(shape_of(out)), shape)
+
+    def _equal_dims(self, a: ir.Value, i: int, b: ir.Value, j: int) -> bool:
+        """Dim i of a and dim j of b are the same size: equal static sizes, or dynamic
+        ones with one origin (tg-resolve-dims)."""
+        sa, sb = shape_of(a)[i], shape_of(b)[j]
+        if sa != DYN or sb != DYN:
+            return sa == sb
+        return origin(a, i % len(shape_of(a))) == origin(b, j % len(shape_of(b)))
 
     # Regions through ops.
 
@@ -111,7 +155,7 @@ class _Zeros:
             if mask is None:
                 continue
             splat = _splat(value)
-            if splat is None or not _same_tail(out, mask.shape):
+            if splat is None or not self._tail(out, mask.shape):
                 continue
             region = _triangle(mask)
             if region is None:
@@ -152,7 +196,9 @@ class _Zeros:
         """Every row of x has an entry outside its -inf region."""
         kind, c = self.ninf[x]
         rows, cols = shape_of(x)[-2:]
-        return c >= 0 and (kind == "above" or 0 <= rows <= cols + c)
+        if kind == "above" or DYN not in (rows, cols):
+            return c >= 0 and (kind == "above" or 0 <= rows <= cols + c)
+        return c >= 0 and self._equal_dims(x, -2, x, -1)  # square: rows <= cols + c
 
     def _mul(self, op):
         out = op.results[0]
@@ -162,9 +208,10 @@ class _Zeros:
 
     def _reshape(self, op):
         x, out = op.operands[0], op.results[0]
-        sx, so = shape_of(x), shape_of(out)
-        if x in self.zero and len(sx) >= 2 and len(so) >= 2 and sx[-2:] == so[-2:] and -1 not in sx[-2:]:
+        if x in self.zero and _keeps_tail(x, out):
             self.zero[out] = self.zero[x]
+
+    _dynamic_reshape = _reshape
 
     def _permute(self, op):
         x, out = op.operands[0], op.results[0]
@@ -185,8 +232,7 @@ class _Zeros:
         if unread is not None:
             marks.append(("c", unread))
         for side, (kind, c) in marks:
-            op.attributes[ATTRS[(side, kind)]] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), c)
-        self.marked += bool(marks)
+            self.marks.append((self.index[op.operation], ATTRS[(side, kind)], c))
 
     _bmm = _mm
 
@@ -214,7 +260,7 @@ class _Zeros:
             return None
         if name == "tg.where" and index > 0:
             mask = self._const(user.operands[0]) if index == 2 else self._not(user.operands[0])
-            return _triangle(mask) if mask is not None and _same_tail(out, mask.shape) else None
+            return _triangle(mask) if mask is not None and self._tail(out, mask.shape) else None
         if name == "tg.mul":
             other = user.operands[1 - index]
             if other in self.zero and _same_tail(out, shape_of(other)):
@@ -223,7 +269,7 @@ class _Zeros:
             return self._unread(out, depth + 1)
         if name == "tg.neg":
             return self._unread(out, depth + 1)
-        if name == "tg.reshape":
+        if name in ("tg.reshape", "tg.dynamic_reshape") and _keeps_tail(v, out):
             return self._unread(out, depth + 1)
         if name == "tg.permute":
             perm = list(from_attr(user.attributes["perm"]))
@@ -248,7 +294,7 @@ class _Zeros:
         self.consts[v] = None  # also stops a cycle of lookups (there is none in SSA)
         owner = v.owner
         if isinstance(owner, ir.OpView) and len(owner.results) == 1:
-            shape = shape_of(owner.results[0])
+            shape = self._shape(shape_of(owner.results[0]))
             if all(s >= 0 for s in shape) and int(np.prod(shape)) <= MAX_MASK_ELEMENTS:
                 try:
                     self.consts[v] = _evaluate(owner, self._const, shape)
@@ -273,6 +319,16 @@ def _evaluate(op, const, shape):
         return np.full(shape, from_attr(attr.get_splat_value()))
     if name == "tg.iota":
         return np.arange(shape[0], dtype=np.int64)
+    if name in ("tg.reshape", "tg.dynamic_reshape", "tg.dynamic_broadcast_to"):
+        x = const(op.operands[0])  # the size operands are not evaluated
+        if x is None:
+            return None
+        if name == "tg.dynamic_broadcast_to":
+            return np.broadcast_to(x, shape)
+        # only a reshape that moves no data between dims is the same at every size
+        if [d for d in x.shape if d != 1] != [d for d in shape if d != 1]:
+            return None
+        return np.reshape(x, shape)
     args = [const(v) for v in op.operands]
     if any(a is None for a in args):
         return None
@@ -287,10 +343,14 @@ def _evaluate(op, const, shape):
         return args[0].astype(np.float64 if is_float(elem) else np.bool_ if is_bool(elem) else np.int64)
     if name == "tg.broadcast_to":
         return np.broadcast_to(args[0], shape)
-    if name == "tg.reshape":
-        return np.reshape(args[0], shape)
     if name == "tg.permute":
         return np.transpose(args[0], from_attr(op.attributes["perm"]))
+    if name == "tg.slice":  # x[start:end:step] along dim; end -1: to the end
+        a = {k: from_attr(op.attributes[k]) for k in ("dim", "start", "end", "step")}
+        d = a["dim"] % args[0].ndim
+        end = None if a["end"] < 0 else a["end"]
+        out = np.take(args[0], np.arange(args[0].shape[d])[a["start"]:end:a["step"]], axis=d)
+        return out if out.shape == tuple(shape) else None
     return None
 
 
@@ -308,8 +368,24 @@ def _splat(v: ir.Value) -> float | None:
 
 def _same_tail(out: ir.Value, shape) -> bool:
     """`shape`'s last two dims are `out`'s: a region found there lies on out's (i, j)."""
-    so = shape_of(out)
+    return _same_tail_shapes(shape_of(out), shape)
+
+
+def _same_tail_shapes(so, shape) -> bool:
     return len(shape) >= 2 and len(so) >= 2 and list(shape[-2:]) == list(so[-2:])
+
+
+def _keeps_tail(x: ir.Value, out: ir.Value) -> bool:
+    """A reshape of x to out keeps the last two dims, each entry (i, j) where it was: equal
+    static sizes, or dynamic ones with one origin (tg-resolve-dims), and the leading dims'
+    product kept (the element count is)."""
+    sx, so = shape_of(x), shape_of(out)
+    if len(sx) < 2 or len(so) < 2:
+        return False
+    for i in (-2, -1):
+        if sx[i] != so[i] or (sx[i] == DYN and origin(x, len(sx) + i) != origin(out, len(so) + i)):
+            return False
+    return True
 
 
 def mirror(kind: str) -> str:

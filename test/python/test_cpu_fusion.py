@@ -341,6 +341,52 @@ def test_causal_attention_products_skip_masked_terms(fresh_cache, monkeypatch, g
     assert sum(marked) == 0, marked
 
 
+@pytest.mark.parametrize("grad", [False, True])
+def test_causal_block_under_dynamic_shapes_marks_products(fresh_cache, monkeypatch, grad):
+    # The same marks with a dynamic batch and sequence length: the tril mask is evaluated
+    # at two sample sizes (Note [triangular zeros]). One compile serves every length.
+    from dynamlir.demo import Block
+    from dynamlir.lowering import triangular_zeros
+
+    marked = counting(monkeypatch, triangular_zeros, "mark_products")
+    torch.manual_seed(0)
+    block = Block(d=32, heads=2)
+    compiled = torch.compile(block, backend="dynamlir", dynamic=True)
+    for b, t in ((2, 24), (3, 17), (2, 40)):
+        x = torch.randn(b, t, 32, requires_grad=grad)
+        if grad:
+            got = torch.autograd.grad(compiled(x).pow(2).sum(), [x, *block.parameters()])
+            want = torch.autograd.grad(block(x).pow(2).sum(), [x, *block.parameters()])
+            for g, w in zip(got, want):
+                torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-4)
+        else:
+            with torch.no_grad():
+                torch.testing.assert_close(compiled(x), block(x), rtol=1e-5, atol=1e-5)
+    assert max(marked) >= (5 if grad else 2), marked
+
+
+def test_a_mask_whose_boundary_depends_on_the_size_marks_nothing(fresh_cache, monkeypatch):
+    # Causal for the first 20 queries, everything after: evaluated at one sample size the
+    # mask has a region above the diagonal (offset 236 at 257), which a length of 320
+    # contradicts; the two sample sizes disagree, so no product is marked.
+    from dynamlir.lowering import triangular_zeros
+
+    marked = counting(monkeypatch, triangular_zeros, "mark_products")
+
+    def attend(q, k, v):
+        n = q.shape[-2]
+        keep = q.new_ones(n, n, dtype=torch.bool).tril()
+        keep = torch.logical_or(keep, torch.arange(n)[:, None] >= 20)
+        att = (q @ k.transpose(-2, -1)).masked_fill(keep.logical_not(), float("-inf"))
+        return att.softmax(-1) @ v
+
+    compiled = torch.compile(attend, backend="dynamlir", dynamic=True)
+    for t in (8, 320):  # longer than a sample size: a region found at one would be wrong
+        q, k, v = (torch.randn(2, 2, t, 16) for _ in range(3))
+        torch.testing.assert_close(compiled(q, k, v), attend(q, k, v), rtol=1e-5, atol=1e-5)
+    assert sum(marked) == 0, marked
+
+
 def _causal_softmax(x):
     n = x.shape[-1]
     return x.masked_fill(x.new_ones(n, n, dtype=torch.bool).tril().logical_not(), float("-inf")).softmax(-1)
