@@ -64,9 +64,9 @@ def _check_sizes(types, result, what: str) -> None:
             raise ValueError(f"expects sizes of type tensor<i64>, got {t}")
 
 
-class DynamicReshapeOp(TGOp, name="dynamic_reshape", traits=PURE):
-    """Row-major reshape whose dynamic result dims have the `sizes` operands' values
-    (Note [runtime sizes]); their product with the static dims must be the input's numel."""
+class SizedOp(TGOp):
+    """The dynamic_ ops' fields: an input and one size operand per `?` of the result type
+    (Note [runtime sizes]); the result type is the op's own, checked by `check_result`."""
 
     input: Operand[ir.RankedTensorType]
     sizes: Sequence[Operand[ir.RankedTensorType]]
@@ -78,9 +78,18 @@ class DynamicReshapeOp(TGOp, name="dynamic_reshape", traits=PURE):
 
     @classmethod
     def check(cls, types, results, **attrs):
-        if element_type(types[0]) != element_type(results[0]):
-            raise ValueError("expects the result element type of the input")
+        cls.check_result(types[0], results[0])
         _check_sizes(types, results[0], "result")
+
+
+class DynamicReshapeOp(SizedOp, name="dynamic_reshape", traits=PURE):
+    """Row-major reshape whose dynamic result dims have the `sizes` operands' values
+    (Note [runtime sizes]); their product with the static dims must be the input's numel."""
+
+    @classmethod
+    def check_result(cls, src, dst):
+        if element_type(src) != element_type(dst):
+            raise ValueError("expects the result element type of the input")
 
 
 class PermuteOp(TGOp, name="permute", traits=PURE):
@@ -113,23 +122,14 @@ class BroadcastToOp(TGOp, name="broadcast_to", traits=PURE):
             raise ValueError("expects the result element type of the input")
 
 
-class DynamicBroadcastToOp(TGOp, name="dynamic_broadcast_to", traits=PURE):
+class DynamicBroadcastToOp(SizedOp, name="dynamic_broadcast_to", traits=PURE):
     """broadcast_to whose dynamic result dims have the `sizes` operands' values (Note
     [runtime sizes]): a fill of a dynamic shape, or a broadcast along a dim the input has
     as 1."""
 
-    input: Operand[ir.RankedTensorType]
-    sizes: Sequence[Operand[ir.RankedTensorType]]
-    result: Result[ir.RankedTensorType]
-
     @classmethod
-    def infer(cls, types, **attrs):
-        return None
-
-    @classmethod
-    def check(cls, types, results, **attrs):
-        BroadcastToOp.check(types[:1], results)
-        _check_sizes(types, results[0], "result")
+    def check_result(cls, src, dst):
+        BroadcastToOp.check([src], [dst])
 
 
 class SliceOp(TGOp, name="slice", traits=PURE):

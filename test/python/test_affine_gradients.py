@@ -97,40 +97,24 @@ def test_gradients_match_eager(name, fresh_cache, folds):
         torch.testing.assert_close(got, want)
 
 
-def test_dynamic_batch_folds_and_matches_eager(fresh_cache, folds):
-    """Rows of a dynamic size (the batch) fold as well; one compile serves both sizes."""
+@pytest.mark.parametrize("sizes, dynamic", [
+    (((4, 8), (6, 8)), None),  # the batch marked dynamic
+    (((4, 8), (6, 5)), True),  # batch and sequence: (B, T, C) comes back by a dynamic_reshape
+])
+def test_dynamic_rows_fold_and_match_eager(fresh_cache, folds, sizes, dynamic):
+    """Rows of a dynamic size fold as well, through the reshapes (static or dynamic_) that
+    give them back their (B, T) form; one compile serves every size."""
     torch.manual_seed(0)
     model = norm_linear(torch.nn.LayerNorm(32))
     with torch.no_grad():
         for p in model.parameters():
             p.add_(torch.randn_like(p) * 0.2)
     eager = copy.deepcopy(model)
-    compiled = torch.compile(model, backend="dynamlir")
-    for batch in (4, 6):
-        x = torch.randn(batch, 8, 32)
-        torch._dynamo.mark_dynamic(x, 0)
-        target = torch.randn(batch, 8, 48)
-        for p in [*model.parameters(), *eager.parameters()]:
-            p.grad = None
-        F.mse_loss(compiled(x), target).backward()
-        F.mse_loss(eager(x), target).backward()
-        for (n, got), (_, want) in zip(model.named_parameters(), eager.named_parameters()):
-            torch.testing.assert_close(got.grad, want.grad, rtol=1e-4, atol=1e-5, msg=lambda m: f"{n}: {m}")
-    assert folds == [1]
-
-
-def test_dynamic_batch_and_sequence_fold_and_match_eager(fresh_cache, folds):
-    """With batch and sequence both dynamic, the product's rows go back to (B, T, C) by a
-    tg.dynamic_reshape, which the fold looks through as it does a reshape."""
-    torch.manual_seed(0)
-    model = norm_linear(torch.nn.LayerNorm(32))
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn_like(p) * 0.2)
-    eager = copy.deepcopy(model)
-    compiled = torch.compile(model, backend="dynamlir", dynamic=True)
-    for batch, seq in ((4, 8), (6, 5)):
+    compiled = torch.compile(model, backend="dynamlir", dynamic=dynamic)
+    for batch, seq in sizes:
         x = torch.randn(batch, seq, 32)
+        if dynamic is None:
+            torch._dynamo.mark_dynamic(x, 0)
         target = torch.randn(batch, seq, 48)
         for p in [*model.parameters(), *eager.parameters()]:
             p.grad = None
