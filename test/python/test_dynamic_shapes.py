@@ -136,3 +136,44 @@ def test_last_token_of_a_dynamic_sequence(fresh_cache):
     finally:
         context.__exit__(None, None, None)
     assert debug.COUNTERS["fallbacks"] == 0 and debug.COUNTERS["shape_specializations"] == 0
+
+
+class TinyGPT(torch.nn.Module):
+    """Token and learned position embeddings, two blocks, an LM head, cross entropy."""
+
+    def __init__(self, vocab: int = 100, d: int = 64, layers: int = 2, max_len: int = 128):
+        super().__init__()
+        self.tok, self.pos = torch.nn.Embedding(vocab, d), torch.nn.Embedding(max_len, d)
+        self.blocks = torch.nn.ModuleList([Block(d=d, heads=4) for _ in range(layers)])
+        self.ln, self.head = torch.nn.LayerNorm(d), torch.nn.Linear(d, vocab, bias=False)
+
+    def forward(self, idx, targets):
+        x = self.tok(idx) + self.pos(torch.arange(idx.shape[1]))
+        for block in self.blocks:
+            x = block(x)
+        logits = self.head(self.ln(x))
+        return torch.nn.functional.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1))
+
+
+def test_language_model_training_compiles_once_for_every_batch_and_length(fresh_cache):
+    torch.manual_seed(0)
+    model = TinyGPT()
+    reference = copy.deepcopy(model)
+    compiled = torch.compile(model, backend="dynamlir", dynamic=True)
+    context = _no_warnings()
+    try:
+        for b, t in ((2, 16), (3, 40), (2, 64)):
+            idx, targets = torch.randint(0, 100, (b, t)), torch.randint(0, 100, (b, t))
+            loss = compiled(idx, targets)
+            loss.backward()
+            want = reference(idx, targets)
+            want.backward()
+            torch.testing.assert_close(loss, want, rtol=1e-5, atol=1e-5)
+            for (name, got), (_, ref) in zip(model.named_parameters(), reference.named_parameters()):
+                torch.testing.assert_close(got.grad, ref.grad, rtol=1e-4, atol=1e-6,
+                                           msg=lambda m, n=name: f"{(b, t)} {n}: {m}")
+                got.grad = ref.grad = None
+    finally:
+        context.__exit__(None, None, None)
+    assert debug.COUNTERS["graphs"] == 1 and debug.COUNTERS["calls"] == 6
+    assert debug.COUNTERS["fallbacks"] == 0 and debug.COUNTERS["shape_specializations"] == 0
