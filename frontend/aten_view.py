@@ -106,8 +106,8 @@ def import_slice(ctx, x, dim=0, start=None, end=None, step=1):
     start = 0 if start is None else start
     end = 2**62 if end is None else end
     if n == DYN:
-        if start < 0 or (end < 0):
-            unsupported("negative slice bounds on a dynamic dim")
+        if start < 0 or end < 0:
+            return _slice_from_the_end(ctx, x, d, start, end, step)
         size = ctx.meta().shape[d]
         if isinstance(size, int) and end < 2**31:  # a static window of a dynamic dim
             from ..dialects import builders_nn as nn
@@ -122,6 +122,25 @@ def import_slice(ctx, x, dim=0, start=None, end=None, step=1):
     if (start, end, step) == (0, n, 1):
         return x
     return tg.slice(x, d, start, end, step)
+
+
+def _slice_from_the_end(ctx, x, d, start, end, step):
+    """A slice of a dynamic dim with a bound counted from its end: x[:, :-1] (a language
+    model's logits before the shifted targets) or x[:, -k:] (the last k), as an
+    index_select at run-time positions."""
+    from ..dialects import builders_nn as nn
+
+    size = ctx.meta().shape[d]
+    i64 = ir.IntegerType.get_signless(64)
+    if start >= 0 and -2**31 < end < 0 and step == 1:
+        # positions start .. n + end - 1: an iota over a slice that long, moved to start
+        pos = nn.iota(tg.slice(x, d, start - end, -1, 1), d)
+        return nn.index_select(x, tg.add(pos, start) if start else pos, d)
+    if start < 0 and end >= 2**31 and step == 1 and isinstance(size, int) and size == -start:
+        # the last k: n - k + 0 .. k-1
+        offset = tg.sub(tg.dim_size(x, d), tg.constant(-start, i64))
+        return nn.index_select(x, tg.add(tg.constant(list(range(size)), i64), offset), d)
+    unsupported("negative slice bounds on a dynamic dim")
 
 
 def _symbolic_slice(ctx, x, d, start, step):

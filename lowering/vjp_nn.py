@@ -7,7 +7,6 @@ Contract: `<op>_vjp(op, grad) -> tuple[Value | None, ...]`, one entry per operan
 from __future__ import annotations
 
 import itertools
-import math
 
 from ..dialects import builders as tg
 from ..dialects import builders_nn as nn
@@ -29,9 +28,9 @@ def index_select_vjp(op, g):
     # g: pre + index dims + post -> (index dims, pre, post) -> (K, M)
     perm = list(range(d, d + ni)) + list(range(d)) + list(range(d + ni, len(gshape)))
     moved = permute(g, perm)
-    rest = [gshape[i] for i in perm[ni:]]
-    k = _numel([gshape[i] for i in range(d, d + ni)])
-    g2 = tg.reshape(moved, (k, _numel(rest)))
+    # dynamic sizes from g (Note [runtime sizes]): the index dims' count, the rest's
+    k = tg.size_product([tg.size(g, i) for i in range(d, d + ni)])
+    g2 = tg.reshape(moved, (k, tg.size_product([tg.size(g, i) for i in perm[ni:]])))
     idx = tg.reshape(tg.convert(index, _i64()), (k, 1))
     positions = tg.reshape(nn.iota(x, d), (1, shape_of(x)[d]))
     one_hot = tg.convert(tg.eq(idx, positions), element_type(x))
@@ -40,10 +39,6 @@ def index_select_vjp(op, g):
     dx = tg.reshape(dx, [tg.size(x, d)] + [tg.size(x, i) for i in range(rank) if i != d])
     back = list(range(1, d + 1)) + [0] + list(range(d + 1, rank))
     return (permute(dx, back), None)
-
-
-def _numel(dims) -> int:
-    return DYN if DYN in dims else math.prod(dims)
 
 
 def _i64():

@@ -138,6 +138,34 @@ def test_last_token_of_a_dynamic_sequence(fresh_cache):
     assert debug.COUNTERS["fallbacks"] == 0 and debug.COUNTERS["shape_specializations"] == 0
 
 
+def test_slices_counted_from_the_end_of_a_dynamic_dim(fresh_cache):
+    # A language model's shifted loss, logits[:, :-1] against targets[:, 1:], and the last
+    # two positions x[:, -2:]: positions taken at run time; their gradient (index_select's)
+    # reshapes with two dynamic dims.
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(16, 10)
+
+    def f(x, y):
+        logits = lin(x)
+        shifted = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, 10), y[:, 1:].reshape(-1))
+        return shifted + x[:, -2:].pow(2).sum()
+
+    compiled = torch.compile(f, backend="dynamlir", dynamic=True)
+    context = _no_warnings()
+    try:
+        for b, t in ((2, 9), (3, 17)):
+            x = torch.randn(b, t, 16, requires_grad=True)
+            y = torch.randint(0, 10, (b, t))
+            loss = compiled(x, y)
+            (got,) = torch.autograd.grad(loss, [x])
+            want = f(x, y)
+            torch.testing.assert_close(loss, want)
+            torch.testing.assert_close(got, torch.autograd.grad(want, [x])[0])
+    finally:
+        context.__exit__(None, None, None)
+    assert debug.COUNTERS["fallbacks"] == 0 and debug.COUNTERS["shape_specializations"] == 0
+
+
 class TinyGPT(torch.nn.Module):
     """Token and learned position embeddings, two blocks, an LM head, cross entropy."""
 
