@@ -12,7 +12,7 @@ from ..dialects import builders_nn as nn
 from ..dialects.types import DYN, shape_of
 from .aten import IMPORT, as_dtype, unsupported
 from .aten_view import _fill
-from .aten_index import bool_constant, i64, like_shape
+from .aten_index import bool_constant, i64
 from .fx_importer import static_dims
 
 aten = torch.ops.aten
