@@ -19,6 +19,7 @@ from ..dialects import builders_nn as nn
 from ..dialects.types import DYN, element_type, is_bool, is_float, shape_of
 from .aten import IMPORT, as_dtype, unsupported
 from .fx_importer import element_type_of, static_dims
+from .symbolic_sizes import output_shape
 
 aten = torch.ops.aten
 
@@ -74,7 +75,7 @@ def import_take_along_dim(ctx, x, index, dim=None):
     if dim is None:
         return ix.gather(
             tg.reshape(x, (DYN if DYN in shape_of(x) else math.prod(shape_of(x)),)),
-            tg.reshape(tg.convert(index, i64()), static_dims(ctx.meta().shape)),
+            tg.reshape(tg.convert(index, i64()), output_shape(ctx)),
             0,
         )
     d = dim % len(shape_of(x))
@@ -168,7 +169,7 @@ def import_index_select(ctx, x, dim, index):
     if not shape_of(x):
         return x
     out = nn.index_select(x, tg.convert(index, i64()), dim)
-    return tg.reshape(out, static_dims(ctx.meta().shape))
+    return tg.reshape(out, output_shape(ctx))
 
 
 @IMPORT.register(aten.index_add.default)
@@ -227,7 +228,7 @@ def _linearize(x, indices):
 @IMPORT.register(aten.index.Tensor, aten._unsafe_index.Tensor)
 def import_index(ctx, x, indices):
     xv, d, idx, _, _ = _linearize(x, indices)
-    return tg.reshape(nn.index_select(xv, idx, d), static_dims(ctx.meta().shape))
+    return tg.reshape(nn.index_select(xv, idx, d), output_shape(ctx))
 
 
 @IMPORT.register(aten.index_put.default, aten._unsafe_index_put.default)

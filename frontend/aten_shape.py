@@ -14,6 +14,7 @@ from .aten import IMPORT, as_dtype, unsupported
 from .aten_view import _fill
 from .aten_index import bool_constant, i64
 from .fx_importer import static_dims
+from .symbolic_sizes import output_shape
 
 aten = torch.ops.aten
 
@@ -178,7 +179,7 @@ def import_diagonal(ctx, x, offset=0, dim1=0, dim2=1):
     k = min(n, m)
     x = tg.slice(tg.slice(x, rank - 2, 0, k), rank - 1, 0, k)
     if k == 0:
-        return tg.reshape(tg.reduce_sum(x, [rank - 1], False), static_dims(ctx.meta().shape))
+        return tg.reshape(tg.reduce_sum(x, [rank - 1], False), output_shape(ctx))
     eye = bool_constant(np.eye(k))
     return tg.reduce_sum(tg.where(eye, x, tg.scalar(0, x)), [rank - 1], False)
 

@@ -18,7 +18,7 @@ from ..dialects.tg import build
 from ..dialects.types import DYN, element_type, shape_of, tensor_type
 from .aten import IMPORT, as_dtype, unsupported
 from .fx_importer import ImportContext, element_type_of, static_dims
-from .symbolic_sizes import runtime_shape
+from .symbolic_sizes import output_shape, runtime_shape
 
 aten = torch.ops.aten
 
@@ -175,7 +175,7 @@ def import_select(ctx, x, dim, index):
         if i < 0:  # from the end (x[:, -1], a last token): the size is known at run time
             position = tg.add(tg.dim_size(x, d), position)
         return nn.index_select(x, position, d)
-    return tg.reshape(tg.slice(x, d, i, i + 1, 1), static_dims(ctx.meta().shape))
+    return tg.reshape(tg.slice(x, d, i, i + 1, 1), output_shape(ctx))
 
 
 @IMPORT.register(aten.cat.default)

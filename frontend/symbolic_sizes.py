@@ -17,7 +17,7 @@ from torch_mlir import ir
 from ..dialects import builders as tg
 from ..dialects.types import DYN, shape_of
 from .aten import unsupported
-from .fx_importer import ImportContext
+from .fx_importer import ImportContext, static_dims
 
 
 def runtime_size(ctx: ImportContext, size) -> int | ir.Value:
@@ -35,6 +35,15 @@ def runtime_size(ctx: ImportContext, size) -> int | ir.Value:
 def runtime_shape(ctx: ImportContext, sizes) -> list[int | ir.Value]:
     """Every size of a fake tensor's shape as `runtime_size` gives it."""
     return [runtime_size(ctx, s) for s in sizes]
+
+
+def output_shape(ctx: ImportContext) -> list:
+    """The node's fake output shape as a reshape target: its static form (`?` for a
+    dynamic dim) when at most one dim is dynamic (tg.reshape derives it), else with each
+    dynamic size computed at run time."""
+    shape = ctx.meta().shape
+    static = static_dims(shape)
+    return static if static.count(DYN) <= 1 else runtime_shape(ctx, shape)
 
 
 def _evaluate(ctx: ImportContext, expr) -> int | ir.Value:

@@ -166,6 +166,35 @@ def test_slices_counted_from_the_end_of_a_dynamic_dim(fresh_cache):
     assert debug.COUNTERS["fallbacks"] == 0 and debug.COUNTERS["shape_specializations"] == 0
 
 
+def test_torch_encoder_layer_and_attention_compile_once(fresh_cache):
+    # torch.nn's own layers select along a static dim of a tensor with two dynamic dims
+    # (the packed q, k, v): the result's reshape takes its sizes at run time.
+    torch.manual_seed(0)
+    layer = torch.nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True)
+    attention = torch.nn.MultiheadAttention(32, 4, batch_first=True)
+
+    def f(x):
+        t = x.shape[1]
+        mask = torch.triu(torch.ones(t, t, dtype=torch.bool), 1)
+        y = layer(x)
+        return attention(y, y, y, attn_mask=mask, need_weights=False)[0]
+
+    compiled = torch.compile(f, backend="dynamlir", dynamic=True)
+    context = _no_warnings()
+    try:
+        for b, t in ((3, 9), (5, 17), (4, 12)):
+            x = torch.randn(b, t, 32, requires_grad=True)
+            got = compiled(x)
+            (dx,) = torch.autograd.grad(got.pow(2).sum(), [x])
+            want = f(x)
+            torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+            torch.testing.assert_close(dx, torch.autograd.grad(want.pow(2).sum(), [x])[0],
+                                       rtol=1e-4, atol=1e-5)
+    finally:
+        context.__exit__(None, None, None)
+    assert debug.COUNTERS["fallbacks"] == 0 and debug.COUNTERS["shape_specializations"] == 0
+
+
 class TinyGPT(torch.nn.Module):
     """Token and learned position embeddings, two blocks, an LM head, cross entropy."""
 
