@@ -195,6 +195,56 @@ def test_torch_encoder_layer_and_attention_compile_once(fresh_cache):
     assert debug.COUNTERS["fallbacks"] == 0 and debug.COUNTERS["shape_specializations"] == 0
 
 
+def _rotary(x):
+    """Rotary position embedding over the last dim of (B, h, T, d)."""
+    t, d = x.shape[-2], x.shape[-1]
+    angles = torch.arange(t).float()[:, None] / (10000 ** (torch.arange(0, d, 2).float() / d))
+    cos, sin = angles.cos(), angles.sin()
+    x1, x2 = x[..., : d // 2], x[..., d // 2:]
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], -1)
+
+
+class LlamaStyleBlock(torch.nn.Module):
+    """RMS norms, rotary q and k, causal scaled_dot_product_attention, a SwiGLU MLP."""
+
+    def __init__(self, d: int = 32, heads: int = 4):
+        super().__init__()
+        self.n1, self.n2 = torch.nn.RMSNorm(d), torch.nn.RMSNorm(d)
+        self.qkv, self.out = torch.nn.Linear(d, 3 * d, bias=False), torch.nn.Linear(d, d, bias=False)
+        self.up, self.down = torch.nn.Linear(d, 4 * d, bias=False), torch.nn.Linear(2 * d, d, bias=False)
+        self.heads = heads
+
+    def forward(self, x):
+        b, t, c = x.shape
+        q, k, v = self.qkv(self.n1(x)).split(c, -1)
+        q, k, v = (z.view(b, t, self.heads, c // self.heads).transpose(1, 2) for z in (q, k, v))
+        y = torch.nn.functional.scaled_dot_product_attention(_rotary(q), _rotary(k), v, is_causal=True)
+        x = x + self.out(y.transpose(1, 2).reshape(b, t, c))
+        a, gate = self.up(self.n2(x)).chunk(2, -1)
+        return x + self.down(torch.nn.functional.silu(gate) * a)
+
+
+def test_llama_style_block_training_compiles_once(fresh_cache):
+    torch.manual_seed(0)
+    model = LlamaStyleBlock()
+    reference = copy.deepcopy(model)
+    compiled = torch.compile(model, backend="dynamlir", dynamic=True)
+    context = _no_warnings()
+    try:
+        for b, t in ((3, 9), (5, 17), (4, 12)):
+            x = torch.randn(b, t, 32)
+            compiled(x).pow(2).mean().backward()
+            reference(x).pow(2).mean().backward()
+            for (name, got), (_, want) in zip(model.named_parameters(), reference.named_parameters()):
+                torch.testing.assert_close(got.grad, want.grad, rtol=1e-4, atol=1e-6,
+                                           msg=lambda m, n=name: f"{(b, t)} {n}: {m}")
+                got.grad = want.grad = None
+    finally:
+        context.__exit__(None, None, None)
+    assert debug.COUNTERS["graphs"] == 1 and debug.COUNTERS["fallbacks"] == 0
+    assert debug.COUNTERS["shape_specializations"] == 0
+
+
 class TinyGPT(torch.nn.Module):
     """Token and learned position embeddings, two blocks, an LM head, cross entropy."""
 
