@@ -224,25 +224,42 @@ class LlamaStyleBlock(torch.nn.Module):
         return x + self.down(torch.nn.functional.silu(gate) * a)
 
 
-def test_llama_style_block_training_compiles_once(fresh_cache):
-    torch.manual_seed(0)
-    model = LlamaStyleBlock()
+def _train_matches_eager(model, batches) -> None:
+    """Each batch's loss (model(*inputs), a scalar) and parameter gradients through one
+    dynamic compile of `model` against eager's, with no warning; one graph, no fallback
+    and no per-shape compile."""
     reference = copy.deepcopy(model)
     compiled = torch.compile(model, backend="dynamlir", dynamic=True)
     context = _no_warnings()
     try:
-        for b, t in ((3, 9), (5, 17), (4, 12)):
-            x = torch.randn(b, t, 32)
-            compiled(x).pow(2).mean().backward()
-            reference(x).pow(2).mean().backward()
-            for (name, got), (_, want) in zip(model.named_parameters(), reference.named_parameters()):
-                torch.testing.assert_close(got.grad, want.grad, rtol=1e-4, atol=1e-6,
-                                           msg=lambda m, n=name: f"{(b, t)} {n}: {m}")
-                got.grad = want.grad = None
+        for inputs in batches:
+            loss, want = compiled(*inputs), reference(*inputs)
+            loss.backward()
+            want.backward()
+            torch.testing.assert_close(loss, want, rtol=1e-5, atol=1e-5)
+            for (name, got), (_, ref) in zip(model.named_parameters(), reference.named_parameters()):
+                torch.testing.assert_close(got.grad, ref.grad, rtol=1e-4, atol=1e-6,
+                                           msg=lambda m, n=name: f"{n}: {m}")
+                got.grad = ref.grad = None
     finally:
         context.__exit__(None, None, None)
-    assert debug.COUNTERS["graphs"] == 1 and debug.COUNTERS["fallbacks"] == 0
-    assert debug.COUNTERS["shape_specializations"] == 0
+    assert debug.COUNTERS["graphs"] == 1 and debug.COUNTERS["calls"] == 2 * len(batches)
+    assert debug.COUNTERS["fallbacks"] == 0 and debug.COUNTERS["shape_specializations"] == 0
+
+
+class _MeanSquare(torch.nn.Module):
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model(x).pow(2).mean()
+
+
+def test_llama_style_block_training_compiles_once(fresh_cache):
+    torch.manual_seed(0)
+    _train_matches_eager(_MeanSquare(LlamaStyleBlock()),
+                         [(torch.randn(b, t, 32),) for b, t in ((3, 9), (5, 17), (4, 12))])
 
 
 class TinyGPT(torch.nn.Module):
@@ -264,23 +281,5 @@ class TinyGPT(torch.nn.Module):
 
 def test_language_model_training_compiles_once_for_every_batch_and_length(fresh_cache):
     torch.manual_seed(0)
-    model = TinyGPT()
-    reference = copy.deepcopy(model)
-    compiled = torch.compile(model, backend="dynamlir", dynamic=True)
-    context = _no_warnings()
-    try:
-        for b, t in ((2, 16), (3, 40), (2, 64)):
-            idx, targets = torch.randint(0, 100, (b, t)), torch.randint(0, 100, (b, t))
-            loss = compiled(idx, targets)
-            loss.backward()
-            want = reference(idx, targets)
-            want.backward()
-            torch.testing.assert_close(loss, want, rtol=1e-5, atol=1e-5)
-            for (name, got), (_, ref) in zip(model.named_parameters(), reference.named_parameters()):
-                torch.testing.assert_close(got.grad, ref.grad, rtol=1e-4, atol=1e-6,
-                                           msg=lambda m, n=name: f"{(b, t)} {n}: {m}")
-                got.grad = ref.grad = None
-    finally:
-        context.__exit__(None, None, None)
-    assert debug.COUNTERS["graphs"] == 1 and debug.COUNTERS["calls"] == 6
-    assert debug.COUNTERS["fallbacks"] == 0 and debug.COUNTERS["shape_specializations"] == 0
+    _train_matches_eager(TinyGPT(), [(torch.randint(0, 100, (b, t)), torch.randint(0, 100, (b, t)))
+                                     for b, t in ((2, 16), (3, 40), (2, 64))])
