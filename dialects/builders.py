@@ -188,9 +188,11 @@ def reshape(x, shape: Sequence[Size]):
     when the result has more than one dynamic dim (Note [runtime sizes],
     dialects/ops_shape.py); else tg.reshape derives its `?` itself.
 
-    A target equal to x's own shape tuple is taken as the identity. With two or more `?`
-    dims that is only right when the caller derived the target from x itself (as rules
-    do); the importer compares symbolic sizes first (see aten_view.py).
+    A target equal to x's own shape tuple is taken as the identity, and one whose non-unit
+    dims are x's, in order, as unit dims inserted or dropped (each `?` then has x's size
+    there). With two or more `?` dims that is only right when the caller derived the
+    target from x itself (as rules do); the importer compares symbolic sizes first (see
+    aten_view.py).
     """
     static, sizes = _split_sizes(shape)
     if tuple(static) == shape_of(x) and (len(sizes) <= 1 or _sizes_of_self(x, shape)):
@@ -198,9 +200,22 @@ def reshape(x, shape: Sequence[Size]):
     rtype = tensor_type(static, element_type(x))
     if static.count(DYN) <= 1:
         return build(S.ReshapeOp, x, result_types=[rtype])
+    if not sizes and (kept := _unit_dims_only(shape_of(x), static)) is not None:
+        shape = [DimOf(x, kept[i]) if d == DYN else d for i, d in enumerate(static)]
+        static, sizes = _split_sizes(shape)
     if len(sizes) != static.count(DYN):
         raise ValueError(f"reshape to {static} needs a run-time size for each dynamic dim")
     return build(S.DynamicReshapeOp, x, [materialize(s) for s in sizes], result_types=[rtype])
+
+
+def _unit_dims_only(src, dst) -> dict[int, int] | None:
+    """When `dst` is `src` with unit dims inserted or dropped: each non-unit dim of dst's
+    position -> its dim in src. None otherwise."""
+    src_dims = [i for i, d in enumerate(src) if d != 1]
+    dst_dims = [i for i, d in enumerate(dst) if d != 1]
+    if [src[i] for i in src_dims] != [dst[i] for i in dst_dims]:
+        return None
+    return dict(zip(dst_dims, src_dims))
 
 
 def _sizes_of_self(x, shape) -> bool:

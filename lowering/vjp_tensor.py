@@ -6,6 +6,8 @@ variadic operand group counts each of its values).
 
 from __future__ import annotations
 
+from torch_mlir import ir
+
 from ..dialects import builders as tg
 from ..dialects import ops_linalg as L
 from ..dialects import ops_reduce as R
@@ -187,17 +189,30 @@ def slice_vjp(op, g):
 
 @VJP.register(S.CatOp)
 def cat_vjp(op, g):
-    # Each input's gradient is its window of g along the cat dim
+    # Each input's gradient is its window of g along the cat dim: a slice while the offset
+    # is static, else (after an input of dynamic size) an index_select at the run-time
+    # offset plus the input's positions.
+    from ..dialects import builders_nn as nn
+
     inputs = operands(op)
     d = attr(op, "dim") % len(shape_of(g))
     grads, offset = [], 0
     for i, x in enumerate(inputs):
         size = shape_of(x)[d]
-        if size == DYN and i != len(inputs) - 1:
-            raise ValueError(f"cat input #{i} has a dynamic size along dim {d}: no gradient rule")
-        end = -1 if size == DYN else offset + size
-        grads.append(tg.slice(g, d, offset, end) if wants(i) else None)
-        offset = end
+        last = i == len(inputs) - 1
+        if not wants(i):
+            grads.append(None)
+        elif isinstance(offset, int) and (size != DYN or last):
+            grads.append(tg.slice(g, d, offset, -1 if size == DYN else offset + size))
+        else:
+            positions = nn.iota(x, d)
+            grads.append(nn.index_select(g, tg.add(positions, offset) if offset != 0 else positions, d))
+        if not last:
+            step = tg.dim_size(x, d) if size == DYN else size
+            if isinstance(offset, int) and isinstance(step, int):
+                offset += step
+            else:
+                offset = tg.add(step, offset) if isinstance(step, ir.Value) else tg.add(offset, step)
     return tuple(grads)
 
 

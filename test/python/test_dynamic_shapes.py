@@ -195,6 +195,37 @@ def test_torch_encoder_layer_and_attention_compile_once(fresh_cache):
     assert debug.COUNTERS["fallbacks"] == 0 and debug.COUNTERS["shape_specializations"] == 0
 
 
+def test_unit_dims_inserted_into_two_dynamic_dims(fresh_cache):
+    # torch.stack (a unit dim inserted into (B, T, C)), a float causal mask of ones, a
+    # flatten and its view back, F.pad along T: each reshape keeps x's own sizes, and the
+    # pad's cat, whose first input has a dynamic size, gives its gradients at run-time
+    # offsets.
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(16, 16)
+
+    def f(x):
+        b, t, c = x.shape
+        mask = torch.tril(torch.ones(t, t))
+        y = (mask @ lin(x)) / mask.sum(-1, keepdim=True)
+        z = y.reshape(b, -1).softmax(-1).view(b, t, c)
+        return torch.stack([z, y], 0).sum(0) + torch.nn.functional.pad(x, (0, 0, 1, 0))[:, :-1]
+
+    compiled = torch.compile(f, backend="dynamlir", dynamic=True)
+    context = _no_warnings()
+    try:
+        for b, t in ((3, 9), (5, 17)):
+            x = torch.randn(b, t, 16, requires_grad=True)
+            got = compiled(x)
+            (dx,) = torch.autograd.grad(got.pow(2).sum(), [x])
+            want = f(x)
+            torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+            torch.testing.assert_close(dx, torch.autograd.grad(want.pow(2).sum(), [x])[0],
+                                       rtol=1e-4, atol=1e-5)
+    finally:
+        context.__exit__(None, None, None)
+    assert debug.COUNTERS["fallbacks"] == 0 and debug.COUNTERS["shape_specializations"] == 0
+
+
 def _rotary(x):
     """Rotary position embedding over the last dim of (B, h, T, d)."""
     t, d = x.shape[-2], x.shape[-1]
