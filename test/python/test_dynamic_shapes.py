@@ -166,6 +166,26 @@ def test_slices_counted_from_the_end_of_a_dynamic_dim(fresh_cache):
     assert debug.COUNTERS["fallbacks"] == 0 and debug.COUNTERS["shape_specializations"] == 0
 
 
+def _output_and_input_grad_match(f, shapes) -> None:
+    """f's output and the gradient of its squares' sum with respect to its input, through
+    one dynamic compile, against eager's at each shape; no warning, fallback or per-shape
+    compile."""
+    compiled = torch.compile(f, backend="dynamlir", dynamic=True)
+    context = _no_warnings()
+    try:
+        for shape in shapes:
+            x = torch.randn(*shape, requires_grad=True)
+            got = compiled(x)
+            (dx,) = torch.autograd.grad(got.pow(2).sum(), [x])
+            want = f(x)
+            torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+            torch.testing.assert_close(dx, torch.autograd.grad(want.pow(2).sum(), [x])[0],
+                                       rtol=1e-4, atol=1e-5)
+    finally:
+        context.__exit__(None, None, None)
+    assert debug.COUNTERS["fallbacks"] == 0 and debug.COUNTERS["shape_specializations"] == 0
+
+
 def test_torch_encoder_layer_and_attention_compile_once(fresh_cache):
     # torch.nn's own layers select along a static dim of a tensor with two dynamic dims
     # (the packed q, k, v): the result's reshape takes its sizes at run time.
@@ -179,20 +199,7 @@ def test_torch_encoder_layer_and_attention_compile_once(fresh_cache):
         y = layer(x)
         return attention(y, y, y, attn_mask=mask, need_weights=False)[0]
 
-    compiled = torch.compile(f, backend="dynamlir", dynamic=True)
-    context = _no_warnings()
-    try:
-        for b, t in ((3, 9), (5, 17), (4, 12)):
-            x = torch.randn(b, t, 32, requires_grad=True)
-            got = compiled(x)
-            (dx,) = torch.autograd.grad(got.pow(2).sum(), [x])
-            want = f(x)
-            torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
-            torch.testing.assert_close(dx, torch.autograd.grad(want.pow(2).sum(), [x])[0],
-                                       rtol=1e-4, atol=1e-5)
-    finally:
-        context.__exit__(None, None, None)
-    assert debug.COUNTERS["fallbacks"] == 0 and debug.COUNTERS["shape_specializations"] == 0
+    _output_and_input_grad_match(f, [(3, 9, 32), (5, 17, 32), (4, 12, 32)])
 
 
 def test_unit_dims_inserted_into_two_dynamic_dims(fresh_cache):
@@ -210,20 +217,7 @@ def test_unit_dims_inserted_into_two_dynamic_dims(fresh_cache):
         z = y.reshape(b, -1).softmax(-1).view(b, t, c)
         return torch.stack([z, y], 0).sum(0) + torch.nn.functional.pad(x, (0, 0, 1, 0))[:, :-1]
 
-    compiled = torch.compile(f, backend="dynamlir", dynamic=True)
-    context = _no_warnings()
-    try:
-        for b, t in ((3, 9), (5, 17)):
-            x = torch.randn(b, t, 16, requires_grad=True)
-            got = compiled(x)
-            (dx,) = torch.autograd.grad(got.pow(2).sum(), [x])
-            want = f(x)
-            torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
-            torch.testing.assert_close(dx, torch.autograd.grad(want.pow(2).sum(), [x])[0],
-                                       rtol=1e-4, atol=1e-5)
-    finally:
-        context.__exit__(None, None, None)
-    assert debug.COUNTERS["fallbacks"] == 0 and debug.COUNTERS["shape_specializations"] == 0
+    _output_and_input_grad_match(f, [(3, 9, 16), (5, 17, 16)])
 
 
 def _rotary(x):
