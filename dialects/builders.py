@@ -15,7 +15,7 @@ from . import ops_linalg as L
 from . import ops_reduce as R
 from . import ops_shape as S
 from .tg import build
-from .types import DYN, element_type, is_float, shape_of, tensor_type
+from .types import DYN, element_type, is_float, shape_of, sizes_from_input, tensor_type
 
 
 def _unary(cls):
@@ -275,10 +275,7 @@ def broadcast_to(x, shape: Sequence[Size]):
     if tuple(static) == shape_of(x) and (not sizes or _sizes_of_self(x, shape)):
         return x  # same convention as reshape
     rtype = tensor_type(static, element_type(x))
-    src = shape_of(x)
-    off = len(static) - len(src)
-    from_input = all(d != DYN or (i >= off and src[i - off] == DYN) for i, d in enumerate(static))
-    if from_input or not sizes:
+    if sizes_from_input(shape_of(x), static) or not sizes:
         return build(S.BroadcastToOp, x, result_types=[rtype])
     if len(sizes) != static.count(DYN):
         raise ValueError(f"broadcast to {static} needs a run-time size for each dynamic dim")

@@ -56,6 +56,13 @@ def broadcast_shapes(*shapes: Sequence[int]) -> tuple[int, ...]:
     return tuple(out)
 
 
+def sizes_from_input(src: Sequence[int], dst: Sequence[int]) -> bool:
+    """Each `?` of broadcast target `dst` is a `?` of `src` at the same place (aligned from
+    the right): tg.broadcast_to can take every dynamic size from its input."""
+    off = len(dst) - len(src)
+    return all(d != DYN or (i >= off and src[i - off] == DYN) for i, d in enumerate(dst))
+
+
 def normalize_dim(dim: int, rank: int) -> int:
     if not -max(rank, 1) <= dim < max(rank, 1):
         raise ValueError(f"dim {dim} out of range for rank {rank}")

@@ -15,10 +15,10 @@ from torch_mlir import ir
 from ..dialects import builders as tg
 from ..dialects.ops_shape import ReshapeOp
 from ..dialects.tg import build
-from ..dialects.types import DYN, element_type, shape_of, tensor_type
+from ..dialects.types import DYN, element_type, shape_of, sizes_from_input, tensor_type
 from .aten import IMPORT, as_dtype, unsupported
 from .fx_importer import ImportContext, element_type_of, static_dims
-from .symbolic_sizes import output_shape, runtime_shape
+from .symbolic_sizes import dim_with_size, output_shape, runtime_shape
 
 aten = torch.ops.aten
 
@@ -84,9 +84,8 @@ def broadcast_to_meta(ctx, x):
     """Broadcast `x` to the node's fake output shape; a dynamic dim that x does not have
     takes its size from the symbolic size (Note [runtime sizes])."""
     dst = ctx.meta().shape
-    static, src = static_dims(dst), shape_of(x)
-    off = len(static) - len(src)
-    if all(d != DYN or (i >= off and src[i - off] == DYN) for i, d in enumerate(static)):
+    static = static_dims(dst)
+    if sizes_from_input(shape_of(x), static):  # no run-time size to compute
         return tg.broadcast_to(x, static)
     return tg.broadcast_to(x, runtime_shape(ctx, dst))
 
@@ -246,15 +245,7 @@ def import_tril(ctx, x, diagonal=0):
 
 def size_source(ctx: ImportContext, size) -> tuple[ir.Value, int] | None:
     """An imported tensor and dim whose (dynamic) size is the symbolic `size`."""
-    expr = size.node.expr
-    for node, value in ctx.values.items():
-        meta = ctx.meta(node) if isinstance(node, torch.fx.Node) else None
-        if not isinstance(value, ir.Value) or not isinstance(meta, torch.Tensor):
-            continue
-        for d, s in enumerate(meta.shape):
-            if isinstance(s, torch.SymInt) and s.node.expr == expr and shape_of(value)[d] == DYN:
-                return value, d
-    return None
+    return dim_with_size(ctx, size.node.expr)
 
 
 def _dynamic_arange(ctx, args):

@@ -6,11 +6,10 @@ Dynamo hands the backend graphs with symbolic sizes under `dynamic=True`, and un
 default (`dynamic=None`) from the second input shape of a frame on (automatic dynamic
 shapes): the recompiled graph has every dim that changed symbolic. Some forms compile
 shape-generically (elementwise ops, matmuls, norms, softmax: the kernels read sizes at
-run time), others do not yet: a reshape to two dynamic dims (a transformer's head split,
-`x.view(B, T, h, d)`), a constant fill of a dynamic shape (a causal mask of T x T), and
-the other mappings that raise `unsupported(...)` for a symbolic size. Such a graph used
-to run those ops eagerly; for a GPT-style block that is the whole block, so a model fed a
-second batch size or sequence length fell back to eager for good.
+run time; reshapes and fills whose sizes are computed at run time, Note [runtime sizes]),
+a few do not yet: a split of a dynamic dim, a slice with symbolic bounds other than the
+dim's own size, and the other mappings that raise `unsupported(...)` for a symbolic size.
+Such a graph used to run those ops eagerly.
 
 When the shape-generic plan of a graph would run something eagerly for its symbolic sizes
 (an importer rule refused a node with symbolic sizes: `UnsupportedOpError.dynamic`, or a
@@ -31,8 +30,8 @@ training graph, against 0.12 s static), so the decision is recorded in the disk 
 (`<key>.per-shape.json`, keyed like a graph plan but by the inputs' symbolic sizes): a
 later process goes to `PerShape` at once.
 
-Still missing: shape-generic forms of those ops (tg.reshape with size operands, fills of a
-dynamic shape), which would make one compile serve every shape.
+Still missing: shape-generic forms of those ops (slices with run-time bounds), which would
+make one compile serve every shape for them too.
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ def output_shape(ctx: ImportContext) -> list:
 def _evaluate(ctx: ImportContext, expr) -> int | ir.Value:
     if expr.is_Integer:
         return int(expr)
-    if (source := _dim_with_size(ctx, expr)) is not None:
+    if (source := dim_with_size(ctx, expr)) is not None:
         return tg.dim_size(*source)
     if isinstance(expr, sympy.Mul):
         return tg.materialize(tg.size_product([_evaluate(ctx, a) for a in expr.args]))
@@ -68,7 +68,7 @@ def _evaluate(ctx: ImportContext, expr) -> int | ir.Value:
     unsupported(f"symbolic size {expr} has no run-time form")
 
 
-def _dim_with_size(ctx: ImportContext, expr) -> tuple[ir.Value, int] | None:
+def dim_with_size(ctx: ImportContext, expr) -> tuple[ir.Value, int] | None:
     """An imported tensor and a dynamic dim of it whose symbolic size is `expr`; graph
     inputs come first in `ctx.values`, so they are preferred."""
     for node, value in ctx.values.items():

@@ -14,7 +14,7 @@ from torch_mlir import ir
 from ..dialects import builders as tg
 from ..dialects.ops_reduce import normalized_dims
 from ..dialects.tg import from_attr
-from ..dialects.types import DYN, element_type, shape_of
+from ..dialects.types import element_type, shape_of
 
 # Operand indices of the op being differentiated whose gradient is used (activity
 # analysis); None outside tg-autodiff, where every gradient is wanted.
@@ -65,18 +65,11 @@ def result(op) -> ir.Value:
 # and save a mask of like's shape.
 
 
-def _has_size_source(src: Sequence[int], dst: Sequence[int]) -> bool:
-    off = len(dst) - len(src)
-    return all(d != DYN or (i >= off and src[i - off] == DYN) for i, d in enumerate(dst))
-
-
 def broadcast_like(x: ir.Value, like: ir.Value) -> ir.Value:
-    """`x` broadcast to the shape of `like` (see Note [dynamic broadcast])."""
-    dst = shape_of(like)
-    if shape_of(x) == dst:
+    """`x` broadcast to the shape of `like` (see Note [dynamic broadcast]; like's sizes
+    are built only where x's own dims cannot give them)."""
+    if shape_of(x) == shape_of(like):
         return x
-    if _has_size_source(shape_of(x), dst):
-        return tg.broadcast_to(x, dst)
     return tg.broadcast_to(x, tg.sizes(like))
 
 

@@ -204,15 +204,15 @@ def cat_vjp(op, g):
             grads.append(None)
         elif isinstance(offset, int) and (size != DYN or last):
             grads.append(tg.slice(g, d, offset, -1 if size == DYN else offset + size))
-        else:
+        else:  # offset is a run-time value here, or 0 before a first input of dynamic size
             positions = nn.iota(x, d)
-            grads.append(nn.index_select(g, tg.add(positions, offset) if offset != 0 else positions, d))
+            if isinstance(offset, ir.Value) or offset:
+                positions = tg.add(positions, offset)
+            grads.append(nn.index_select(g, positions, d))
         if not last:
             step = tg.dim_size(x, d) if size == DYN else size
-            if isinstance(offset, int) and isinstance(step, int):
-                offset += step
-            else:
-                offset = tg.add(step, offset) if isinstance(step, ir.Value) else tg.add(offset, step)
+            both_static = isinstance(offset, int) and isinstance(step, int)
+            offset = offset + step if both_static else tg.add(offset, step)  # add takes ints too
     return tuple(grads)
 
 
